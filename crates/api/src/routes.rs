@@ -1,0 +1,206 @@
+//! The platform routes: health, readiness, metrics, the OpenAPI description, API keys.
+//!
+//! Each handler carries its OpenAPI annotation; [`api_router`] registers handler and description
+//! together, so the router and `openapi.json` cannot disagree.
+
+use access::Role;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{Auth, role};
+use crate::dto;
+use crate::error::{ApiError, Code, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Parvis API",
+        description = "The HTTP API of Parvis, the open AI platform for city services. \
+                       Errors answer `{\"code\", \"message\"}` with a code from the catalogue \
+                       (see the ErrorBody schema); protocols with their own error format \
+                       (Open311, NGSI-LD) are documented with their routes.",
+        license(name = "EUPL-1.2")
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "platform", description = "Health, readiness, metrics, description of the API."),
+        (name = "access", description = "API keys and roles (resident-app < agent < operator < admin)."),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKeyScheme::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(me))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+}
+
+/// Every route, with the 404 fallback.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    let (router, _) = api_router().split_for_parts();
+    router.fallback(route_not_found)
+}
+
+/// The OpenAPI description of [`routes`].
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+async fn route_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(Code::RouteNotFound, format!("no route for {method} {}", uri.path()))
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "platform",
+    responses((status = 200, description = "Alive", body = dto::Health)))]
+async fn healthz() -> Json<dto::Health> {
+    Json(dto::Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The process can serve: its store answers.
+#[utoipa::path(get, path = "/readyz", tag = "platform",
+    responses(
+        (status = 200, description = "Ready", body = dto::Ready),
+        (status = 503, description = "The store does not answer", body = ErrorBody),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<dto::Ready>, ApiError> {
+    if state.store_ready().await {
+        Ok(Json(dto::Ready {
+            status: "ready",
+            store: state.store().backend().as_str(),
+        }))
+    } else {
+        Err(ApiError::bare(Code::StoreUnavailable))
+    }
+}
+
+/// Request counts and latency histograms by route and status, in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "platform",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// This description.
+#[utoipa::path(get, path = "/openapi.json", tag = "platform",
+    responses((status = 200, description = "OpenAPI 3.1 description", content_type = "application/json", body = Object)))]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        state.inner.openapi_json.clone(),
+    )
+        .into_response()
+}
+
+/// Who the presented key belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "access",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The caller", body = dto::Caller),
+        (status = 401, description = "No key or an invalid key", body = ErrorBody),
+    ))]
+async fn me(auth: Auth<role::ResidentApp>) -> Json<dto::Caller> {
+    Json(auth.principal.into())
+}
+
+/// Every API key, revoked ones included (admin).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "access",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The keys", body = Vec<dto::ApiKey>),
+        (status = 401, description = "No key or an invalid key", body = ErrorBody),
+        (status = 403, description = "The key is not an admin key", body = ErrorBody),
+    ))]
+async fn list_keys(_auth: Auth<role::Admin>, State(state): State<AppState>) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
+    let keys = state.keys().list().await?;
+    Ok(Json(keys.into_iter().map(dto::ApiKey::from).collect()))
+}
+
+/// Creates an API key (admin); the answer is the only time its secret is shown.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "access",
+    security(("bearer" = []), ("api_key" = [])),
+    request_body = dto::CreateKey,
+    responses(
+        (status = 201, description = "Created and committed", body = dto::CreatedKey),
+        (status = 400, description = "Malformed JSON or invalid field", body = ErrorBody),
+        (status = 401, description = "No key or an invalid key", body = ErrorBody),
+        (status = 403, description = "The key is not an admin key", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+    ))]
+async fn create_key(
+    _auth: Auth<role::Admin>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<dto::CreateKey>,
+) -> Result<(StatusCode, Json<dto::CreatedKey>), ApiError> {
+    let role: Role = body.role.parse()?;
+    let created = state.keys().create(&body.name, role).await?;
+    tracing::info!(key_id = %created.key.id, role = %role, "API key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(dto::CreatedKey {
+            key: created.key.into(),
+            secret: created.secret,
+        }),
+    ))
+}
+
+/// Revokes an API key (admin); it stops working on the next request.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "access",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "Revoked", body = dto::ApiKey),
+        (status = 401, description = "No key or an invalid key", body = ErrorBody),
+        (status = 403, description = "The key is not an admin key", body = ErrorBody),
+        (status = 404, description = "No key with this id", body = ErrorBody),
+    ))]
+async fn revoke_key(
+    _auth: Auth<role::Admin>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<dto::ApiKey>, ApiError> {
+    let key = state.keys().revoke(&id).await?;
+    tracing::info!(key_id = %key.id, "API key revoked");
+    Ok(Json(key.into()))
+}
