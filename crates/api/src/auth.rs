@@ -1,6 +1,6 @@
 //! The `Auth<R>` extractor: the role a route needs is written in its handler's signature.
 //!
-//! ```ignore
+//! ```text
 //! async fn create_key(auth: Auth<role::Admin>, …) -> …
 //! ```
 //!

@@ -16,12 +16,11 @@ use std::any::Any;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -38,17 +37,21 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Wraps `router` in every layer, in the order the module documentation gives.
 pub fn wrap(router: Router, state: AppState) -> Router {
     let config = state.config();
-    router.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(middleware::from_fn_with_state(state.clone(), observe))
-            .layer(middleware::map_response(normalise_errors))
-            .layer(CompressionLayer::new().gzip(true))
-            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
-            .layer(RequestBodyLimitLayer::new(config.body_limit))
-            .layer(CatchPanicLayer::custom(panic_response)),
-    )
+    // `Router::layer` wraps what is already there, so the innermost layer comes first here.
+    router
+        .layer(CatchPanicLayer::custom(panic_response))
+        // One limit, enforced by the layer below; axum's own default (2 MiB) would cap a larger one.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(middleware::map_response(normalise_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
 /// The span, access log and metrics of one request.
