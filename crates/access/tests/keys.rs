@@ -8,7 +8,10 @@ use store::testing;
 async fn a_created_key_authenticates_with_its_role_until_revoked() {
     for store in testing::backends().await {
         let keys = Keys::new(store::Store::clone(&store));
-        let created = keys.create("guichet Hôtel de Ville", Role::Agent).await.unwrap();
+        let created = keys
+            .create("guichet Hôtel de Ville", Role::Agent)
+            .await
+            .unwrap();
         assert!(created.secret.starts_with("pvs_"));
 
         let principal = keys.authenticate(&created.secret).await.unwrap().unwrap();
@@ -17,7 +20,11 @@ async fn a_created_key_authenticates_with_its_role_until_revoked() {
 
         let revoked = keys.revoke(&created.key.id).await.unwrap();
         assert!(revoked.revoked_at.is_some());
-        assert!(keys.authenticate(&created.secret).await.unwrap().is_none(), "{}", store.name);
+        assert!(
+            keys.authenticate(&created.secret).await.unwrap().is_none(),
+            "{}",
+            store.name
+        );
 
         // Revoking twice keeps the first date.
         let again = keys.revoke(&created.key.id).await.unwrap();
@@ -37,7 +44,11 @@ async fn the_secret_is_never_stored() {
         for row in rows {
             for column in 0..5 {
                 let value: String = row.try_get(column).unwrap();
-                assert!(!value.contains(&created.secret[4..]), "{}: secret stored", store.name);
+                assert!(
+                    !value.contains(&created.secret[4..]),
+                    "{}: secret stored",
+                    store.name
+                );
             }
         }
     }
@@ -51,8 +62,17 @@ async fn wrong_malformed_and_unknown_keys_do_not_authenticate() {
         let mut wrong = created.secret.clone();
         let last = wrong.pop().unwrap();
         wrong.push(if last == 'a' { 'b' } else { 'a' });
-        for presented in [wrong.as_str(), "", "pvs_", "Bearer x", "pvs_ééééééééééééééééééééééééééééééééé"] {
-            assert!(keys.authenticate(presented).await.unwrap().is_none(), "{presented:?}");
+        for presented in [
+            wrong.as_str(),
+            "",
+            "pvs_",
+            "Bearer x",
+            "pvs_ééééééééééééééééééééééééééééééééé",
+        ] {
+            assert!(
+                keys.authenticate(presented).await.unwrap().is_none(),
+                "{presented:?}"
+            );
         }
     }
 }
@@ -65,7 +85,13 @@ async fn keys_are_listed_and_unknown_ids_are_reported() {
         keys.create("b", Role::Operator).await.unwrap();
         let listed = keys.list().await.unwrap();
         assert_eq!(listed.len(), 2, "{}", store.name);
-        assert!(matches!(keys.revoke("nope").await, Err(AccessError::NoSuchKey(_))));
-        assert!(matches!(keys.create(" ", Role::Admin).await, Err(AccessError::InvalidName(_))));
+        assert!(matches!(
+            keys.revoke("nope").await,
+            Err(AccessError::NoSuchKey(_))
+        ));
+        assert!(matches!(
+            keys.create(" ", Role::Admin).await,
+            Err(AccessError::InvalidName(_))
+        ));
     }
 }

@@ -71,8 +71,14 @@ pub fn presented_key(parts: &Parts) -> Option<&str> {
 }
 
 /// Authenticates a presented key against the store and checks it allows `required`.
-pub async fn authorize(state: &AppState, presented: Option<&str>, required: Role) -> Result<Principal, ApiError> {
-    let presented = presented.filter(|k| !k.is_empty()).ok_or_else(|| ApiError::bare(Code::MissingApiKey))?;
+pub async fn authorize(
+    state: &AppState,
+    presented: Option<&str>,
+    required: Role,
+) -> Result<Principal, ApiError> {
+    let presented = presented
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::bare(Code::MissingApiKey))?;
     let principal = state
         .keys()
         .authenticate(presented)
@@ -81,7 +87,10 @@ pub async fn authorize(state: &AppState, presented: Option<&str>, required: Role
     if !principal.role.satisfies(required) {
         return Err(ApiError::new(
             Code::InsufficientRole,
-            format!("this route needs the {required} role; the key has the {} role", principal.role),
+            format!(
+                "this route needs the {required} role; the key has the {} role",
+                principal.role
+            ),
         ));
     }
     tracing::Span::current().record("key_id", principal.key_id.as_str());

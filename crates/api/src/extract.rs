@@ -33,11 +33,16 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             Code::UnsupportedMediaType,
             "expected a body with Content-Type: application/json",
         ),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::new(Code::MalformedJson, format!("the body is not valid JSON: {}", source_text(&e)))
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {}", source_text(&e)),
+        ),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::invalid(format!("invalid body: {}", source_text(&e)))
         }
-        JsonRejection::JsonDataError(e) => ApiError::invalid(format!("invalid body: {}", source_text(&e))),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::bare(Code::PayloadTooLarge),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::bare(Code::PayloadTooLarge)
+        }
         other => ApiError::invalid(other.body_text()),
     }
 }
@@ -80,7 +85,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|p| ApiPath(p.0))
             .map_err(|rejection: PathRejection| {
-                ApiError::invalid(format!("invalid path parameter: {}", source_text(&rejection)))
+                ApiError::invalid(format!(
+                    "invalid path parameter: {}",
+                    source_text(&rejection)
+                ))
             })
     }
 }

@@ -71,7 +71,9 @@ struct Inner {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("store", &self.inner.store).finish()
+        f.debug_struct("AppState")
+            .field("store", &self.inner.store)
+            .finish()
     }
 }
 
@@ -113,10 +115,10 @@ impl AppState {
     pub async fn store_ready(&self) -> bool {
         let ttl = self.inner.config.readiness_cache;
         let mut last = self.inner.readiness.lock().await;
-        if let Some((at, ready)) = *last {
-            if at.elapsed() < ttl {
-                return ready;
-            }
+        if let Some((at, ready)) = *last
+            && at.elapsed() < ttl
+        {
+            return ready;
         }
         let ready = matches!(
             tokio::time::timeout(Duration::from_secs(2), self.inner.store.ping()).await,

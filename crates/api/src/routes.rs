@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::security::{ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -77,7 +79,10 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 async fn route_not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(Code::RouteNotFound, format!("no route for {method} {}", uri.path()))
+    ApiError::new(
+        Code::RouteNotFound,
+        format!("no route for {method} {}", uri.path()),
+    )
 }
 
 /// The process is alive.
@@ -126,7 +131,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "OpenAPI 3.1 description", content_type = "application/json", body = Object)))]
 async fn openapi_json(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         state.inner.openapi_json.clone(),
     )
         .into_response()
@@ -151,7 +159,10 @@ async fn me(auth: Auth<role::ResidentApp>) -> Json<dto::Caller> {
         (status = 401, description = "No key or an invalid key", body = ErrorBody),
         (status = 403, description = "The key is not an admin key", body = ErrorBody),
     ))]
-async fn list_keys(_auth: Auth<role::Admin>, State(state): State<AppState>) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
+async fn list_keys(
+    _auth: Auth<role::Admin>,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<dto::ApiKey>>, ApiError> {
     let keys = state.keys().list().await?;
     Ok(Json(keys.into_iter().map(dto::ApiKey::from).collect()))
 }

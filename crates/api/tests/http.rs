@@ -27,11 +27,19 @@ impl Reply {
 
     /// Asserts a catalogue error: the status, the code, a JSON body of exactly two fields.
     fn assert_error(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
         assert_eq!(self.headers[header::CONTENT_TYPE], "application/json");
         let body = self.json();
         assert_eq!(body["code"], code, "{body}");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
         assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     }
 }
@@ -40,8 +48,18 @@ async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn get(path: &str) -> Request<Body> {
@@ -74,7 +92,12 @@ async fn app_on(store: TestStore, config: ApiConfig) -> TestApp {
     let admin = keys.create("admin", Role::Admin).await.unwrap().secret;
     let agent = keys.create("agent", Role::Agent).await.unwrap().secret;
     let app = api::router(AppState::new(store::Store::clone(&store), config));
-    TestApp { app, admin, agent, store }
+    TestApp {
+        app,
+        admin,
+        agent,
+        store,
+    }
 }
 
 async fn app() -> TestApp {
@@ -104,7 +127,9 @@ async fn readiness_fails_when_the_store_is_gone() {
     };
     let t = app_on(testing::sqlite().await, config).await;
     t.store.close().await;
-    send(&t.app, get("/readyz")).await.assert_error(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable");
+    send(&t.app, get("/readyz"))
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable");
     // Alive all the same.
     assert_eq!(send(&t.app, get("/healthz")).await.status, StatusCode::OK);
 }
@@ -113,22 +138,40 @@ async fn readiness_fails_when_the_store_is_gone() {
 async fn metrics_count_requests_by_route_template_and_status() {
     let t = app().await;
     send(&t.app, get("/healthz")).await;
-    send(&t.app, with_key(Method::DELETE, "/api/v1/keys/nope", &t.admin, None)).await;
+    send(
+        &t.app,
+        with_key(Method::DELETE, "/api/v1/keys/nope", &t.admin, None),
+    )
+    .await;
     send(&t.app, get("/no/such/route")).await;
     let reply = send(&t.app, get("/metrics")).await;
     assert_eq!(reply.status, StatusCode::OK);
     let text = String::from_utf8(reply.body).unwrap();
-    assert!(text.contains(r#"parvis_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"parvis_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+        ),
+        "{text}"
+    );
     assert!(text.contains(r#"parvis_http_requests_total{method="DELETE",route="/api/v1/keys/{id}",status="404"} 1"#), "{text}");
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
-    assert!(text.contains("parvis_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("parvis_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_catalogue_errors() {
     let t = app().await;
-    send(&t.app, get("/nowhere")).await.assert_error(StatusCode::NOT_FOUND, "route_not_found");
-    let reply = send(&t.app, Request::post("/healthz").body(Body::empty()).unwrap()).await;
+    send(&t.app, get("/nowhere"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "route_not_found");
+    let reply = send(
+        &t.app,
+        Request::post("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
     reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     assert!(reply.headers.contains_key(header::ALLOW));
 }
@@ -140,16 +183,39 @@ async fn keys_are_required_checked_and_roles_enforced() {
     reply.assert_error(StatusCode::UNAUTHORIZED, "missing_api_key");
     assert_eq!(reply.headers[header::WWW_AUTHENTICATE], "Bearer");
     let wrong = format!("{}x", &t.admin[..t.admin.len() - 1]);
-    send(&t.app, with_key(Method::GET, "/api/v1/keys", &wrong, None)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
-    let basic = Request::get("/api/v1/keys").header(header::AUTHORIZATION, "Basic YTpi").body(Body::empty()).unwrap();
-    send(&t.app, basic).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
-    send(&t.app, with_key(Method::GET, "/api/v1/keys", &t.agent, None)).await.assert_error(StatusCode::FORBIDDEN, "insufficient_role");
+    send(&t.app, with_key(Method::GET, "/api/v1/keys", &wrong, None))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
+    let basic = Request::get("/api/v1/keys")
+        .header(header::AUTHORIZATION, "Basic YTpi")
+        .body(Body::empty())
+        .unwrap();
+    send(&t.app, basic)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
+    send(
+        &t.app,
+        with_key(Method::GET, "/api/v1/keys", &t.agent, None),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
 
-    let reply = send(&t.app, with_key(Method::GET, "/api/v1/keys", &t.admin, None)).await;
+    let reply = send(
+        &t.app,
+        with_key(Method::GET, "/api/v1/keys", &t.admin, None),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json().as_array().unwrap().len(), 2);
     // X-API-Key works as well as Authorization.
-    let reply = send(&t.app, Request::get("/api/v1/me").header("x-api-key", &t.agent).body(Body::empty()).unwrap()).await;
+    let reply = send(
+        &t.app,
+        Request::get("/api/v1/me")
+            .header("x-api-key", &t.agent)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.json()["role"], "agent");
 }
 
@@ -162,21 +228,45 @@ async fn bad_bodies_get_catalogue_errors_and_write_nothing() {
     let t = app_on(testing::sqlite().await, config).await;
     let post = |body: &str| with_key(Method::POST, "/api/v1/keys", &t.admin, Some(body));
 
-    send(&t.app, post("{\"name\": ")).await.assert_error(StatusCode::BAD_REQUEST, "malformed_json");
-    send(&t.app, post("{\"name\": 3, \"role\": \"agent\"}")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
-    send(&t.app, post("{\"name\": \"a\", \"role\": \"agent\", \"extra\": 1}")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
-    send(&t.app, post("{\"name\": \"a\", \"role\": \"root\"}")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
-    send(&t.app, post("{\"name\": \"  \", \"role\": \"agent\"}")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
-    let big = format!("{{\"name\": \"{}\", \"role\": \"agent\"}}", "x".repeat(4096));
-    send(&t.app, post(&big)).await.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    send(&t.app, post("{\"name\": "))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "malformed_json");
+    send(&t.app, post("{\"name\": 3, \"role\": \"agent\"}"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
+    send(
+        &t.app,
+        post("{\"name\": \"a\", \"role\": \"agent\", \"extra\": 1}"),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
+    send(&t.app, post("{\"name\": \"a\", \"role\": \"root\"}"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
+    send(&t.app, post("{\"name\": \"  \", \"role\": \"agent\"}"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_parameter");
+    let big = format!(
+        "{{\"name\": \"{}\", \"role\": \"agent\"}}",
+        "x".repeat(4096)
+    );
+    send(&t.app, post(&big))
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     let form = Request::post("/api/v1/keys")
         .header(header::AUTHORIZATION, format!("Bearer {}", t.admin))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("name=a&role=agent"))
         .unwrap();
-    send(&t.app, form).await.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    send(&t.app, form)
+        .await
+        .assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 
-    assert_eq!(count_keys(&t.store).await, 2, "nothing written by rejected requests");
+    assert_eq!(
+        count_keys(&t.store).await,
+        2,
+        "nothing written by rejected requests"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +274,16 @@ async fn an_accepted_write_is_committed_before_the_answer_on_every_backend() {
     for store in testing::backends().await {
         let name = store.name;
         let t = app_on(store, ApiConfig::default()).await;
-        let reply = send(&t.app, with_key(Method::POST, "/api/v1/keys", &t.admin, Some(r#"{"name": "borne 12", "role": "resident-app"}"#))).await;
+        let reply = send(
+            &t.app,
+            with_key(
+                Method::POST,
+                "/api/v1/keys",
+                &t.admin,
+                Some(r#"{"name": "borne 12", "role": "resident-app"}"#),
+            ),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{name}");
         let created = reply.json();
         assert_eq!(created["role"], "resident-app");
@@ -196,10 +295,26 @@ async fn an_accepted_write_is_committed_before_the_answer_on_every_backend() {
         assert_eq!(reply.json()["name"], "borne 12", "{name}");
 
         let id = created["id"].as_str().unwrap();
-        let reply = send(&t.app, with_key(Method::DELETE, &format!("/api/v1/keys/{id}"), &t.admin, None)).await;
+        let reply = send(
+            &t.app,
+            with_key(
+                Method::DELETE,
+                &format!("/api/v1/keys/{id}"),
+                &t.admin,
+                None,
+            ),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");
-        send(&t.app, with_key(Method::GET, "/api/v1/me", secret, None)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
-        send(&t.app, with_key(Method::DELETE, "/api/v1/keys/nope", &t.admin, None)).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        send(&t.app, with_key(Method::GET, "/api/v1/me", secret, None))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
+        send(
+            &t.app,
+            with_key(Method::DELETE, "/api/v1/keys/nope", &t.admin, None),
+        )
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
     }
 }
 
@@ -209,17 +324,35 @@ async fn request_ids_are_set_or_echoed() {
     let reply = send(&t.app, get("/healthz")).await;
     let id = reply.headers["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
-    let reply = send(&t.app, Request::get("/healthz").header("x-request-id", "abc-123").body(Body::empty()).unwrap()).await;
+    let reply = send(
+        &t.app,
+        Request::get("/healthz")
+            .header("x-request-id", "abc-123")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.headers["x-request-id"], "abc-123");
 }
 
 #[tokio::test]
 async fn large_answers_are_gzipped_when_asked() {
     let t = app().await;
-    let reply = send(&t.app, Request::get("/openapi.json").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).unwrap()).await;
+    let reply = send(
+        &t.app,
+        Request::get("/openapi.json")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.headers[header::CONTENT_ENCODING], "gzip");
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&reply.body[..]), &mut text).unwrap();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&reply.body[..]),
+        &mut text,
+    )
+    .unwrap();
     assert!(text.contains("\"openapi\""));
 }
 
@@ -234,12 +367,15 @@ async fn panics_and_timeouts_become_catalogue_errors() {
         },
     );
     let routes = Router::new()
-        .route("/boom", axum::routing::get(|| async {
-            if std::hint::black_box(true) {
-                panic!("deliberate");
-            }
-            "unreachable"
-        }))
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("deliberate");
+                }
+                "unreachable"
+            }),
+        )
         .route(
             "/slow",
             axum::routing::get(|| async {
@@ -248,8 +384,12 @@ async fn panics_and_timeouts_become_catalogue_errors() {
             }),
         );
     let app = api::middleware::wrap(routes, state);
-    send(&app, get("/boom")).await.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
-    send(&app, get("/slow")).await.assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+    send(&app, get("/boom"))
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    send(&app, get("/slow"))
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
 }
 
 /// The committed `openapi.json` is the description the code generates. To update it after a
@@ -262,7 +402,10 @@ fn openapi_json_is_up_to_date() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == generated, "openapi.json is stale: rerun with PARVIS_UPDATE_OPENAPI=1");
+    assert!(
+        committed == generated,
+        "openapi.json is stale: rerun with PARVIS_UPDATE_OPENAPI=1"
+    );
 }
 
 #[tokio::test]
@@ -275,13 +418,31 @@ async fn every_described_operation_is_routed_and_every_secured_one_needs_a_key()
         for (method, operation) in operations.as_object().unwrap() {
             let concrete = path.replace("{id}", "nope");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let request = Request::builder().method(method.clone()).uri(&concrete).body(Body::empty()).unwrap();
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&concrete)
+                .body(Body::empty())
+                .unwrap();
             let reply = send(&t.app, request).await;
-            let code = if reply.status.is_success() { Value::Null } else { reply.json()["code"].clone() };
-            assert_ne!(code, "route_not_found", "{method} {path} is described but not routed");
-            assert_ne!(code, "method_not_allowed", "{method} {path} is described but not routed");
+            let code = if reply.status.is_success() {
+                Value::Null
+            } else {
+                reply.json()["code"].clone()
+            };
+            assert_ne!(
+                code, "route_not_found",
+                "{method} {path} is described but not routed"
+            );
+            assert_ne!(
+                code, "method_not_allowed",
+                "{method} {path} is described but not routed"
+            );
             if operation.get("security").is_some() {
-                assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} is secured");
+                assert_eq!(
+                    reply.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} is secured"
+                );
             }
         }
     }

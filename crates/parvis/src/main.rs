@@ -1,1 +1,46 @@
-fn main() {}
+//! `parvis`: the one binary of the platform. It parses the command line and the configuration,
+//! builds the parts (store, API, capabilities), runs them and maps failures to exit codes:
+//! 0 success, 1 a runtime failure, 2 a usage or configuration error. Logic lives in the crates.
+
+mod bench;
+mod cli;
+mod commands;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut overrides = cli.global.overrides();
+    if let cli::Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen;
+    }
+    let config = match config::Config::load(cli.global.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("parvis: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("parvis: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("parvis: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -62,7 +62,10 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     /// An SQLite file, created if absent.
-    Sqlite { path: PathBuf, read_connections: u32 },
+    Sqlite {
+        path: PathBuf,
+        read_connections: u32,
+    },
     /// A PostgreSQL server.
     Postgres {
         url: String,
@@ -92,7 +95,9 @@ impl StoreConfig {
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() {
-                return Err(StoreError::Config("sqlite:// URL without a file path".into()));
+                return Err(StoreError::Config(
+                    "sqlite:// URL without a file path".into(),
+                ));
             }
             Ok(StoreConfig::Sqlite {
                 path: PathBuf::from(path),
@@ -248,10 +253,11 @@ impl Store {
                 schema,
                 max_connections,
             } => {
-                let options = AnyConnectOptions::from_str(url).map_err(|source| StoreError::Open {
-                    target: description.clone(),
-                    source,
-                })?;
+                let options =
+                    AnyConnectOptions::from_str(url).map_err(|source| StoreError::Open {
+                        target: description.clone(),
+                        source,
+                    })?;
                 if let Some(schema) = schema {
                     validate_identifier(schema)?;
                 }

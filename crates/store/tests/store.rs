@@ -39,14 +39,21 @@ async fn migrations_apply_once_and_match_the_binary() {
             .collect();
         let known: Vec<i64> = store.known_migrations().iter().map(|m| m.0).collect();
         assert_eq!(applied, known, "{}", store.name);
-        assert!(store.migrate().await.unwrap().is_empty(), "{}: second migrate is a no-op", store.name);
+        assert!(
+            store.migrate().await.unwrap().is_empty(),
+            "{}: second migrate is a no-op",
+            store.name
+        );
     }
 }
 
 #[tokio::test]
 async fn committed_writes_are_visible_and_rolled_back_ones_are_not() {
     for store in testing::backends().await {
-        store.record_run(&run("a", "2026-11-26T00:00:01.000000Z")).await.unwrap();
+        store
+            .record_run(&run("a", "2026-11-26T00:00:01.000000Z"))
+            .await
+            .unwrap();
         assert_eq!(count_runs(&store).await, 1, "{}", store.name);
 
         // An explicit rollback and a transaction dropped without commit both leave nothing.
@@ -75,12 +82,18 @@ async fn a_failing_statement_aborts_the_whole_transaction() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        let err = sqlx::query("INSERT INTO benchmark_runs (suite) VALUES ('missing not-null columns')")
-            .execute(&mut *tx)
-            .await;
+        let err =
+            sqlx::query("INSERT INTO benchmark_runs (suite) VALUES ('missing not-null columns')")
+                .execute(&mut *tx)
+                .await;
         assert!(err.is_err(), "{}", store.name);
         drop(tx);
-        assert_eq!(count_runs(&store).await, 0, "{}: nothing half-written", store.name);
+        assert_eq!(
+            count_runs(&store).await,
+            0,
+            "{}: nothing half-written",
+            store.name
+        );
     }
 }
 
@@ -93,7 +106,10 @@ async fn concurrent_writers_all_commit() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .record_run(&run(&format!("s{}", i % 4), &format!("2026-11-26T00:00:{:02}.000000Z", i % 60)))
+                    .record_run(&run(
+                        &format!("s{}", i % 4),
+                        &format!("2026-11-26T00:00:{:02}.000000Z", i % 60),
+                    ))
                     .await
             }));
         }
@@ -108,11 +124,24 @@ async fn concurrent_writers_all_commit() {
 async fn latest_run_is_the_most_recent_of_its_suite() {
     for store in testing::backends().await {
         assert!(store.latest_run("http").await.unwrap().is_none());
-        store.record_run(&run("http", "2026-11-26T00:00:01.000000Z")).await.unwrap();
-        store.record_run(&run("http", "2026-11-26T00:00:03.000000Z")).await.unwrap();
-        store.record_run(&run("other", "2026-11-26T00:00:09.000000Z")).await.unwrap();
+        store
+            .record_run(&run("http", "2026-11-26T00:00:01.000000Z"))
+            .await
+            .unwrap();
+        store
+            .record_run(&run("http", "2026-11-26T00:00:03.000000Z"))
+            .await
+            .unwrap();
+        store
+            .record_run(&run("other", "2026-11-26T00:00:09.000000Z"))
+            .await
+            .unwrap();
         let latest = store.latest_run("http").await.unwrap().unwrap();
-        assert_eq!(latest.finished_at, "2026-11-26T00:00:03.000000Z", "{}", store.name);
+        assert_eq!(
+            latest.finished_at, "2026-11-26T00:00:03.000000Z",
+            "{}",
+            store.name
+        );
         assert_eq!(latest, run("http", "2026-11-26T00:00:03.000000Z"));
     }
 }
@@ -131,7 +160,10 @@ async fn sqlite_data_survives_reopening() {
     {
         let store = Store::open(&config).await.unwrap();
         store.migrate().await.unwrap();
-        store.record_run(&run("http", "2026-11-26T00:00:01.000000Z")).await.unwrap();
+        store
+            .record_run(&run("http", "2026-11-26T00:00:01.000000Z"))
+            .await
+            .unwrap();
         store.close().await;
     }
     let store = Store::open(&config).await.unwrap();
@@ -142,7 +174,8 @@ async fn sqlite_data_survives_reopening() {
 #[tokio::test]
 async fn unreachable_postgres_is_reported_as_unavailable() {
     // Port 9 (discard) on loopback: nothing listens there on these machines.
-    let config = StoreConfig::from_url("postgres://parvis@127.0.0.1:9/none?connect_timeout=2", 2).unwrap();
+    let config =
+        StoreConfig::from_url("postgres://parvis@127.0.0.1:9/none?connect_timeout=2", 2).unwrap();
     let err = Store::open(&config).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
 }
@@ -153,7 +186,10 @@ fn database_urls_are_checked_and_passwords_never_shown() {
     assert!(StoreConfig::from_url("sqlite://", 4).is_err());
     let config = StoreConfig::from_url("postgres://u:secret@db:5432/parvis", 4).unwrap();
     assert_eq!(config.describe(), "postgres://u:***@db:5432/parvis");
-    assert!(matches!(StoreConfig::from_url("sqlite:///tmp/p.sqlite", 4).unwrap(), StoreConfig::Sqlite { .. }));
+    assert!(matches!(
+        StoreConfig::from_url("sqlite:///tmp/p.sqlite", 4).unwrap(),
+        StoreConfig::Sqlite { .. }
+    ));
 }
 
 #[tokio::test]

@@ -25,7 +25,9 @@ impl std::str::FromStr for LogFormat {
         match s {
             "human" => Ok(LogFormat::Human),
             "json" => Ok(LogFormat::Json),
-            other => Err(format!("unknown log format {other:?}: expected human or json")),
+            other => Err(format!(
+                "unknown log format {other:?}: expected human or json"
+            )),
         }
     }
 }
@@ -45,7 +47,8 @@ impl std::error::Error for LogInitError {}
 /// Installs the global subscriber writing to standard error. `filter` uses the `RUST_LOG`
 /// syntax (`info`, `parvis=debug,sqlx=warn`…).
 pub fn init(format: LogFormat, filter: &str) -> Result<(), LogInitError> {
-    let filter = EnvFilter::try_new(filter).map_err(|e| LogInitError(format!("log filter {filter:?}: {e}")))?;
+    let filter = EnvFilter::try_new(filter)
+        .map_err(|e| LogInitError(format!("log filter {filter:?}: {e}")))?;
     let writer = Redacting(io::stderr);
     let result = match format {
         LogFormat::Human => tracing_subscriber::fmt()
@@ -66,7 +69,10 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), LogInitError> {
 }
 
 /// Builds (without installing) a subscriber writing to `make_writer`, for tests and embedding.
-pub fn subscriber<W>(format: LogFormat, make_writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+pub fn subscriber<W>(
+    format: LogFormat,
+    make_writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {

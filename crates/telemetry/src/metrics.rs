@@ -57,8 +57,14 @@ impl Metrics {
         let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration =
-            Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register(names::HTTP_REQUESTS, "HTTP requests answered", http_requests.clone());
+            Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            names::HTTP_REQUESTS,
+            "HTTP requests answered",
+            http_requests.clone(),
+        );
         registry.register(
             names::HTTP_REQUEST_DURATION_SECONDS,
             "HTTP request latency in seconds",
@@ -101,7 +107,9 @@ mod tests {
         metrics.observe_http("GET", "/readyz", 200, 0.003);
         let text = metrics.render();
         assert!(
-            text.contains(r#"parvis_http_requests_total{method="GET",route="/readyz",status="200"} 2"#),
+            text.contains(
+                r#"parvis_http_requests_total{method="GET",route="/readyz",status="200"} 2"#
+            ),
             "{text}"
         );
         assert!(

@@ -73,8 +73,14 @@ mod tests {
 
     #[test]
     fn emails_are_redacted() {
-        check("contact: jeanne.dupont+mairie@exemple.paris.fr.", "contact: [email].");
-        check("Ecrire à A_B-c@sub.domain.org ou x@y.fr", "Ecrire à [email] ou [email]");
+        check(
+            "contact: jeanne.dupont+mairie@exemple.paris.fr.",
+            "contact: [email].",
+        );
+        check(
+            "Ecrire à A_B-c@sub.domain.org ou x@y.fr",
+            "Ecrire à [email] ou [email]",
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ fn logged(format: LogFormat) -> String {
     tracing::subscriber::with_default(subscriber, || {
         let span = tracing::info_span!("request", caller = "marie@example.fr");
         let _entered = span.enter();
-        tracing::info!(reporter_phone = "06 12 34 56 78", "report from jean.martin@exemple.fr");
+        tracing::info!(
+            reporter_phone = "06 12 34 56 78",
+            "report from jean.martin@exemple.fr"
+        );
         tracing::warn!(error = %"could not reach +33 1 42 76 40 40", "delivery failed");
     });
     String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()

@@ -1,0 +1,131 @@
+//! The command line. Global flags apply to every subcommand; capabilities add their own
+//! subcommand groups here (`parvis assistant …`, `parvis requests …`, `parvis sensors …`,
+//! `parvis mobility …`, `parvis register …`) as they arrive.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{LogOverrides, Overrides};
+
+/// Parvis: an open, sovereign AI platform for city services.
+#[derive(Debug, Parser)]
+#[command(name = "parvis", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML); default: ./parvis.toml when present.
+    #[arg(long, global = true, env = "PARVIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (also PARVIS_DATA_DIR); default ./parvis-data.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of SQLite (also PARVIS_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log output format (also PARVIS_LOG__FORMAT).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Human,
+    Json,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            listen: None,
+            database_url: self.database_url.clone(),
+            log: self.log_format.map(|format| LogOverrides {
+                format: Some(
+                    match format {
+                        LogFormatArg::Human => "human",
+                        LogFormatArg::Json => "json",
+                    }
+                    .to_owned(),
+                ),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrates the store first).
+    Serve(ServeArgs),
+    /// Apply pending store migrations and list them.
+    Migrate(MigrateArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show or check the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Benchmarks; each prints a table and records its results in the store.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (also PARVIS_LISTEN); default 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// List applied and pending migrations without applying any.
+    #[arg(long)]
+    pub status: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; the key is printed once, on standard output, and never again.
+    Create {
+        /// resident-app, agent, operator or admin.
+        #[arg(long)]
+        role: String,
+        /// Who or what holds the key.
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id; it stops working on the next request.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (passwords hidden) as TOML.
+    Show,
+    /// Validate the configuration and reach the store.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load the HTTP server over loopback: /readyz and an authenticated write, on SQLite and
+    /// PostgreSQL in one run.
+    Http(crate::bench::http::HttpBenchArgs),
+}

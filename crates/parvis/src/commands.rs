@@ -1,0 +1,203 @@
+//! What each subcommand does, wired from the crates.
+
+use std::time::Duration;
+
+use access::{Keys, Role};
+use anyhow::Context;
+use store::Store;
+use tokio::net::TcpListener;
+
+use crate::cli::{BenchCommand, Command, ConfigCommand, KeysCommand, MigrateArgs};
+use crate::config::Config;
+
+/// How long in-flight requests may run after a shutdown signal before the server stops anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    // The benchmark's in-process servers would otherwise write one access line per request.
+    let filter = match command {
+        Command::Bench(_) => format!("{},parvis::access=off,api=warn", config.log.filter),
+        _ => config.log.filter.clone(),
+    };
+    telemetry::logging::init(config.log_format(), &filter)?;
+    match command {
+        Command::Serve(_) => serve(&config).await,
+        Command::Migrate(args) => migrate(&config, &args).await,
+        Command::Keys(command) => keys(&config, command).await,
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", config.to_toml()?);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let store = open_store(&config).await?;
+            store.ping().await?;
+            println!("configuration valid; store {} reachable", store.describe());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Http(args)) => crate::bench::http::run(&config, &args).await,
+    }
+}
+
+/// Opens the configured store (creating the data directory) without migrating it.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store_config = config.store()?;
+    Ok(Store::open(&store_config).await?)
+}
+
+/// Opens the configured store and applies pending migrations.
+pub async fn open_migrated_store(config: &Config) -> anyhow::Result<Store> {
+    let store = open_store(config).await?;
+    for migration in store.migrate().await? {
+        tracing::info!(version = migration.version, description = %migration.description, "migration applied");
+    }
+    Ok(store)
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let store = open_migrated_store(config).await?;
+    if Keys::new(store.clone())
+        .list()
+        .await?
+        .iter()
+        .all(|k| k.revoked_at.is_some())
+    {
+        tracing::warn!(
+            "no API key yet: routes that need one answer 401; create one with \
+             `parvis keys create --role admin --name <who>`"
+        );
+    }
+    let state = api::AppState::new(store.clone(), config.api());
+    let app = api::router(state);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, store = %store.describe(), data_dir = %config.data_dir.display(), "Parvis serving on http://{address}");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut stop_rx_deadline = stop_rx.clone();
+    let deadline = async move {
+        let _ = stop_rx_deadline.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result.context("HTTP server")?,
+        () = deadline => tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping"),
+    }
+    store.close().await;
+    tracing::info!("Parvis stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+async fn migrate(config: &Config, args: &MigrateArgs) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    if !args.status {
+        let applied = store.migrate().await?;
+        println!(
+            "{} migration(s) applied to {}",
+            applied.len(),
+            store.describe()
+        );
+    }
+    let applied = store.applied_migrations().await.unwrap_or_default();
+    for (version, description) in store.known_migrations() {
+        let state = if applied.iter().any(|m| m.version == version) {
+            "applied"
+        } else {
+            "pending"
+        };
+        println!("{version:>6}  {state:<8}  {description}");
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = open_migrated_store(config).await?;
+    let keys = Keys::new(store.clone());
+    match command {
+        KeysCommand::Create { role, name } => {
+            let role: Role = role.parse()?;
+            let created = keys.create(&name, role).await?;
+            eprintln!(
+                "created key {} ({}, role {}); it is shown once, store it now:",
+                created.key.id, created.key.name, created.key.role
+            );
+            println!("{}", created.secret);
+        }
+        KeysCommand::List { json } => {
+            let listed = keys.list().await?;
+            if json {
+                for key in listed {
+                    let line = serde_json::json!({
+                        "id": key.id, "name": key.name, "role": key.role.as_str(),
+                        "created_at": key.created_at, "revoked_at": key.revoked_at,
+                    });
+                    println!("{line}");
+                }
+            } else {
+                println!(
+                    "{:<12} {:<13} {:<28} {:<8} name",
+                    "id", "role", "created", "status"
+                );
+                for key in listed {
+                    let status = if key.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:<12} {:<13} {:<28} {:<8} {}",
+                        key.id, key.role, key.created_at, status, key.name
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let key = keys.revoke(&id).await?;
+            println!(
+                "revoked key {} ({}) at {}",
+                key.id,
+                key.name,
+                key.revoked_at.unwrap_or_default()
+            );
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The `parvis` binary as a user runs it: `serve` on the embedded defaults and on PostgreSQL,
+//! graceful shutdown, `migrate`, `keys`, configuration errors and exit codes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parvis");
+
+/// A `parvis` command in `dir` with no PARVIS_* variable inherited from the caller.
+fn parvis(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("PARVIS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A minimal HTTP/1.1 exchange; returns (status, body).
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    if let Some(key) = key {
+        request.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Server {
+    fn start(mut command: Command) -> Server {
+        let address = free_port();
+        let mut child = command
+            .args(["serve", "--listen", &address.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the "serving" line, then for the port.
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(Instant::now() < deadline, "server did not start");
+            match lines.next() {
+                Some(Ok(line)) if line.contains("Parvis serving") => break,
+                Some(Ok(_)) => continue,
+                _ => panic!("server exited before serving: {:?}", child.wait()),
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_runs_on_embedded_defaults_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(parvis(dir.path()));
+    let (status, body) = http(server.address, "GET", "/readyz", None, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""store":"sqlite""#), "{body}");
+    assert!(
+        dir.path().join("parvis-data/parvis.sqlite").is_file(),
+        "default data directory created"
+    );
+    let (status, _) = http(server.address, "GET", "/healthz", None, None);
+    assert_eq!(status, 200);
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn keys_created_on_the_command_line_work_over_http_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let secret = ok(parvis(dir.path())
+        .args([
+            "--data-dir",
+            data,
+            "keys",
+            "create",
+            "--role",
+            "operator",
+            "--name",
+            "salle de pilotage",
+        ])
+        .output()
+        .unwrap());
+    let secret = secret.trim().to_owned();
+    assert!(secret.starts_with("pvs_"), "{secret}");
+
+    let listed = ok(parvis(dir.path())
+        .args(["--data-dir", data, "keys", "list", "--json"])
+        .output()
+        .unwrap());
+    let key: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(key["role"], "operator");
+    assert!(
+        !listed.contains(&secret[15..]),
+        "the secret is never listed"
+    );
+
+    let mut command = parvis(dir.path());
+    command.env("PARVIS_DATA_DIR", data);
+    let server = Server::start(command);
+    let (status, body) = http(server.address, "GET", "/api/v1/me", Some(&secret), None);
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = http(server.address, "GET", "/api/v1/keys", Some(&secret), None);
+    assert_eq!(status, 403, "an operator is not an admin");
+
+    ok(parvis(dir.path())
+        .args([
+            "--data-dir",
+            data,
+            "keys",
+            "revoke",
+            key["id"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+    let (status, _) = http(server.address, "GET", "/api/v1/me", Some(&secret), None);
+    assert_eq!(status, 401, "revocation takes effect on the next request");
+}
+
+#[test]
+fn migrate_applies_once_and_reports_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ok(parvis(dir.path()).arg("migrate").output().unwrap());
+    assert!(first.contains("1 migration(s) applied"), "{first}");
+    let second = ok(parvis(dir.path()).arg("migrate").output().unwrap());
+    assert!(second.contains("0 migration(s) applied"), "{second}");
+    let status = ok(parvis(dir.path())
+        .args(["migrate", "--status"])
+        .output()
+        .unwrap());
+    assert!(
+        status.contains("applied") && status.contains("foundation"),
+        "{status}"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_with_2_and_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = parvis(dir.path())
+        .env("PARVIS_HTTP__BODY_LIMIT_BYTES", "5")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("body_limit_bytes"));
+
+    let output = parvis(dir.path())
+        .args(["--config", "absent.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+
+    let output = parvis(dir.path())
+        .args(["keys", "create", "--role", "root", "--name", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown role"));
+}
+
+#[test]
+fn config_show_reflects_flags_and_hides_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = ok(parvis(dir.path())
+        .args(["--data-dir", "/srv/parvis", "config", "show"])
+        .env("PARVIS_DATABASE_URL", "postgres://parvis:hunter2@db/parvis")
+        .output()
+        .unwrap());
+    assert!(shown.contains("data_dir = \"/srv/parvis\""), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+/// The same binary on PostgreSQL: runs when PARVIS_TEST_DATABASE_URL is set (CI sets it).
+#[test]
+fn serve_runs_the_same_on_postgres() {
+    let Ok(url) = std::env::var("PARVIS_TEST_DATABASE_URL") else {
+        eprintln!("PARVIS_TEST_DATABASE_URL unset: PostgreSQL serve test skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("t_cli_{}", std::process::id());
+    let with_pg = |command: &mut Command| {
+        command
+            .env("PARVIS_DATABASE_URL", &url)
+            .env("PARVIS_DATABASE__SCHEMA", &schema);
+    };
+    let mut create = parvis(dir.path());
+    with_pg(&mut create);
+    let secret = ok(create
+        .args(["keys", "create", "--role", "admin", "--name", "pg admin"])
+        .output()
+        .unwrap());
+
+    let mut command = parvis(dir.path());
+    with_pg(&mut command);
+    let server = Server::start(command);
+    let (status, body) = http(server.address, "GET", "/readyz", None, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""store":"postgres""#), "{body}");
+    let (status, body) = http(
+        server.address,
+        "POST",
+        "/api/v1/keys",
+        Some(secret.trim()),
+        Some(r#"{"name":"agent","role":"agent"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(server.terminate().success());
+    assert!(
+        !dir.path().join("parvis-data/parvis.sqlite").exists(),
+        "no SQLite file on PostgreSQL"
+    );
+
+    drop_schema(&url, &schema);
+}
+
+fn drop_schema(url: &str, schema: &str) {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    use std::str::FromStr;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::any::AnyConnectOptions::from_str(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        conn.execute(
+            format!("SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+                .as_str(),
+        )
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    });
+}
