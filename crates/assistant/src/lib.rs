@@ -1,0 +1,15 @@
+//! The citizen and agent assistant: official procedure sheets in, cited answers out.
+//!
+//! Design decisions:
+//!
+//! - **Sheets are split where their authors sectioned them** (situation, chapter, case), each
+//!   passage keeping its heading path and source URL, so that a passage retrieved alone makes
+//!   sense and can be cited.
+//! - **Ingestion never stops on a bad file**: it is reported with its name and position and
+//!   skipped ([`ingest`]).
+//! - The assistant crate knows nothing of HTTP; the API and the CLI call it.
+
+pub mod ingest;
+pub mod sheet;
+
+pub use sheet::{Passage, Sheet, SheetFormat};
