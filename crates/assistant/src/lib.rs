@@ -9,7 +9,18 @@
 //!   skipped ([`ingest`]).
 //! - The assistant crate knows nothing of HTTP; the API and the CLI call it.
 
+pub mod claims;
+pub mod engine;
+pub mod eval;
+pub mod index;
 pub mod ingest;
+pub mod library;
+pub mod query;
+pub mod service;
 pub mod sheet;
+pub mod text;
 
+pub use engine::{Abstention, Answer, Citation, Engine, Mode, Question};
+pub use query::Lang;
+pub use service::{AskRequest, AskResponse, Assistant, AssistantError};
 pub use sheet::{Passage, Sheet, SheetFormat};

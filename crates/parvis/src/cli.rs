@@ -72,6 +72,11 @@ pub enum Command {
     /// Show or check the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The citizen and agent assistant: ingestion, evaluation.
+    #[command(subcommand)]
+    Assistant(crate::assistant_cmd::AssistantCommand),
+    /// Ask the assistant a question; prints the answer and its sources.
+    Ask(crate::assistant_cmd::AskArgs),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

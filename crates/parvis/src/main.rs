@@ -2,6 +2,7 @@
 //! builds the parts (store, API, capabilities), runs them and maps failures to exit codes:
 //! 0 success, 1 a runtime failure, 2 a usage or configuration error. Logic lives in the crates.
 
+mod assistant_cmd;
 mod bench;
 mod cli;
 mod commands;

@@ -1,0 +1,663 @@
+//! The answering engine: retrieval over the passage index, a confidence score, and an answer
+//! built only from retrieved passages, each line citing its source; below the confidence
+//! threshold, or for out-of-scope, manipulative or personal-advice requests, it abstains and
+//! hands off to a person.
+//!
+//! Answers are extractive: every sentence is copied from a cited passage, and the grounding
+//! check ([`crate::claims`]) runs on every answer all the same.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::claims::{self, Unsupported};
+use crate::index::{
+    FieldWeights, IndexError, IndexedPassage, PassageIndex, french_analyzer, stems,
+};
+use crate::query::{self, Analysed, Lang, Lexicon, Vocabulary};
+use crate::sheet::Sheet;
+use crate::text::fold;
+
+/// The sheet the assistant hands residents off to (how to reach a person).
+pub const CONTACT_SHEET: &str = "paris-contact";
+
+/// Confidence below which the assistant abstains. Calibrated on the development sets
+/// (`parvis assistant eval --questions eval/assistant/dev-realistic.jsonl` and the PIAF dev
+/// questions): the lowest value that keeps abstention on out-of-scope questions ≥ 0.95.
+pub const DEFAULT_THRESHOLD: f32 = 0.55;
+
+/// Who is asking, which shapes the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// A resident: a short direct answer, then the details of the best sheet.
+    #[default]
+    Resident,
+    /// A counter agent: denser, every matching sheet with its id.
+    Agent,
+}
+
+/// Why the assistant did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abstention {
+    /// Nothing in the sheets matches well enough.
+    LowConfidence,
+    /// An attempt to make the assistant ignore its rules.
+    Manipulation,
+    /// A request for personal medical or legal strategy.
+    PersonalAdvice,
+}
+
+impl Abstention {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Abstention::LowConfidence => "low_confidence",
+            Abstention::Manipulation => "manipulation",
+            Abstention::PersonalAdvice => "personal_advice",
+        }
+    }
+}
+
+/// A source an answer cites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    pub n: usize,
+    pub sheet_id: String,
+    pub title: String,
+    pub url: String,
+    pub headings: Vec<String>,
+    pub passage: String,
+}
+
+/// An answer, or an abstention with its hand-off.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub text: String,
+    pub citations: Vec<Citation>,
+    pub confidence: f32,
+    pub abstained: Option<Abstention>,
+    pub lang: Lang,
+    /// Claims of the answer no cited passage supports (always empty for extractive answers;
+    /// the check is what makes sure).
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// A question as the engine receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'a> {
+    pub text: &'a str,
+    pub mode: Mode,
+    /// The previous question of the conversation, to understand follow-ups.
+    pub previous: Option<&'a str>,
+    /// The first answer of a conversation discloses that an automated assistant answers.
+    pub first_turn: bool,
+    /// Answer in this language (detected from the question when `None`).
+    pub lang: Option<Lang>,
+}
+
+/// A retrieved sheet with its best passages.
+#[derive(Debug, Clone)]
+pub struct SheetHit {
+    pub sheet: usize,
+    pub score: f32,
+    /// Passage ids of this sheet, best first, with their scores.
+    pub passages: Vec<(usize, f32)>,
+}
+
+struct SheetRecord {
+    id: String,
+    title: String,
+    url: String,
+}
+
+struct PassageRecord {
+    sheet: usize,
+    headings: Vec<String>,
+    text: String,
+    stems: HashSet<String>,
+}
+
+/// The engine over one snapshot of the knowledge base.
+pub struct Engine {
+    sheets: Vec<SheetRecord>,
+    passages: Vec<PassageRecord>,
+    index: PassageIndex,
+    vocabulary: Vocabulary,
+    lexicon: Lexicon,
+    analyzer: TextAnalyzer,
+    contact: Option<usize>,
+    threshold: f32,
+    n_passages: f32,
+    doc_freq: HashMap<String, u64>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sheets", &self.sheets.len())
+            .field("passages", &self.passages.len())
+            .finish()
+    }
+}
+
+static MANIPULATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(ignore[rsz]?|oublie[rsz]?|forget|disregard|override|bypass|contourne[rsz]?)\b.{0,40}\b(instruction|consigne|regle|rule|prompt|system|systeme|previous|precedent|above|dessus)",
+        r"|\b(system|systeme) ?prompt|\bprompt (systeme|system)|\bjailbreak|\bdan\b|developer mode|mode (developpeur|dev)\b",
+        r"|\b(you are|tu es|vous etes) (now|maintenant|desormais)\b|\bpretend\b|fais semblant|\brole ?play|joue le role|act as\b|agis comme",
+        r"|\b(reponds?|answer|reply|dis|say) (uniquement|seulement|only|just)\b",
+        r"|\b(repete|repeat|print|affiche|reveal|revele)\b.{0,30}\b(instruction|prompt|consigne|rules|regles)",
+        r"|\b(forge|falsifi|faux papiers|fake (passport|id)|contrefa)",
+    ))
+    .expect("valid pattern")
+});
+
+static PERSONAL_ADVICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(quel|quels|which|what) (medicament|medicine|medication|pill|traitement|treatment|antibiotique|drug)",
+        r"|\b(dois[- ]je|should i|je dois) (prendre|take)\b|\bj'?ai mal\b|\bchest pain\b|\bdouleur",
+        r"|\bsymptom|\bdiagnos|\bi feel sick\b|\bfievre\b|\bfever\b",
+        r"|\b(gagner|win)\b.{0,30}\b(proces|procès|divorce|case|lawsuit|trial|contre)",
+        r"|\b(strategie|strategy)\b.{0,30}\b(juridique|legal|avocat|lawyer|proces|court)",
+    ))
+    .expect("valid pattern")
+});
+
+/// Relative score above which a second passage of the best sheet joins the answer.
+const SECOND_PASSAGE_RATIO: f32 = 0.7;
+/// Most characters of passage text in a resident answer.
+const RESIDENT_BUDGET: usize = 1_100;
+
+impl Engine {
+    /// Builds the engine over `sheets`, with its index on disk in `index_dir` (reused when it
+    /// was built for `generation`) or in memory.
+    pub fn build(
+        sheets: Vec<Sheet>,
+        index_dir: Option<(&Path, i64)>,
+    ) -> Result<Engine, IndexError> {
+        let mut analyzer = french_analyzer();
+        let mut sheet_records = Vec::with_capacity(sheets.len());
+        let mut passages = Vec::new();
+        let mut contact = None;
+        for (sheet_idx, sheet) in sheets.into_iter().enumerate() {
+            if sheet.id == CONTACT_SHEET {
+                contact = Some(sheet_idx);
+            }
+            for passage in sheet.passages {
+                let all = format!(
+                    "{}\n{}\n{}",
+                    sheet.title,
+                    passage.headings.join("\n"),
+                    passage.text
+                );
+                passages.push(PassageRecord {
+                    sheet: sheet_idx,
+                    stems: stems(&mut analyzer, &all).into_iter().collect(),
+                    headings: passage.headings,
+                    text: passage.text,
+                });
+            }
+            sheet_records.push(SheetRecord {
+                id: sheet.id,
+                title: sheet.title,
+                url: sheet.url,
+            });
+        }
+        let headings: Vec<String> = passages
+            .iter()
+            .map(|p| {
+                p.headings
+                    .iter()
+                    .skip(1)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let documents = passages.iter().zip(&headings).map(|(p, h)| IndexedPassage {
+            title: &sheet_records[p.sheet].title,
+            headings: h,
+            text: &p.text,
+        });
+        let index = match index_dir {
+            Some((dir, generation)) => PassageIndex::open_or_build(dir, generation, documents)?,
+            None => PassageIndex::in_memory(documents)?,
+        };
+        let vocabulary = Vocabulary::build(
+            passages
+                .iter()
+                .map(|p| p.text.as_str())
+                .chain(sheet_records.iter().map(|s| s.title.as_str()))
+                .chain(headings.iter().map(String::as_str)),
+        );
+        let mut doc_freq: HashMap<String, u64> = HashMap::new();
+        for passage in &passages {
+            for stem in &passage.stems {
+                *doc_freq.entry(stem.clone()).or_default() += 1;
+            }
+        }
+        Ok(Engine {
+            n_passages: passages.len().max(1) as f32,
+            sheets: sheet_records,
+            passages,
+            index,
+            vocabulary,
+            lexicon: Lexicon::builtin(),
+            analyzer,
+            contact,
+            threshold: DEFAULT_THRESHOLD,
+            doc_freq,
+        })
+    }
+
+    /// Overrides the abstention threshold (evaluation, calibration).
+    pub fn with_threshold(mut self, threshold: f32) -> Engine {
+        self.threshold = threshold;
+        self
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    pub fn sheet_count(&self) -> usize {
+        self.sheets.len()
+    }
+
+    pub fn passage_count(&self) -> usize {
+        self.passages.len()
+    }
+
+    /// The id of a sheet by position.
+    pub fn sheet_id(&self, sheet: usize) -> &str {
+        &self.sheets[sheet].id
+    }
+
+    fn analyse(&self, question: &str, previous: Option<&str>) -> Analysed {
+        let mut analyzer = self.analyzer.clone();
+        let mut analysed = query::analyse(question, &self.lexicon, &self.vocabulary, &mut analyzer);
+        // A short follow-up ("et pour un mineur ?") borrows the previous question's terms.
+        if let Some(previous) = previous
+            && analysed.core.len() <= 4
+        {
+            let before = query::analyse(previous, &self.lexicon, &self.vocabulary, &mut analyzer);
+            for (stem, weight) in before.terms {
+                if !analysed.terms.iter().any(|(s, _)| *s == stem) {
+                    analysed.terms.push((stem.clone(), weight * 0.6));
+                }
+                if !analysed.core.contains(&stem) && weight >= 1.0 {
+                    analysed.core.push(stem);
+                }
+            }
+        }
+        analysed
+    }
+
+    /// The best sheets for a question, best first.
+    pub fn retrieve(&self, question: &str, previous: Option<&str>) -> Vec<SheetHit> {
+        let analysed = self.analyse(question, previous);
+        self.retrieve_analysed(&analysed)
+    }
+
+    fn retrieve_analysed(&self, analysed: &Analysed) -> Vec<SheetHit> {
+        let hits = match self
+            .index
+            .search(&analysed.terms, FieldWeights::default(), 200)
+        {
+            Ok(hits) => hits,
+            Err(error) => {
+                tracing::error!(%error, "search failed");
+                return Vec::new();
+            }
+        };
+        let mut by_sheet: HashMap<usize, Vec<(usize, f32)>> = HashMap::new();
+        for (passage, score) in hits {
+            if let Some(record) = self.passages.get(passage) {
+                by_sheet
+                    .entry(record.sheet)
+                    .or_default()
+                    .push((passage, score));
+            }
+        }
+        let mut sheets: Vec<SheetHit> = by_sheet
+            .into_iter()
+            .map(|(sheet, passages)| {
+                let best = passages.first().map_or(0.0, |p| p.1);
+                let second = passages.get(1).map_or(0.0, |p| p.1);
+                SheetHit {
+                    sheet,
+                    score: best + 0.2 * second,
+                    passages,
+                }
+            })
+            .collect();
+        sheets.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.sheet.cmp(&b.sheet)));
+        sheets
+    }
+
+    fn idf(&self, stem: &str) -> f32 {
+        let df = self.doc_freq.get(stem).copied().unwrap_or(0) as f32;
+        (1.0 + self.n_passages / (df + 1.0)).ln()
+    }
+
+    /// Share of the question's meaning (idf-weighted core stems) found in a sheet's best passages.
+    fn coverage(&self, analysed: &Analysed, hit: &SheetHit) -> f32 {
+        if analysed.core.is_empty() {
+            return 0.0;
+        }
+        let passages: Vec<&PassageRecord> = hit
+            .passages
+            .iter()
+            .take(3)
+            .map(|(p, _)| &self.passages[*p])
+            .collect();
+        let (mut found, mut total) = (0.0f32, 0.0f32);
+        for stem in &analysed.core {
+            let weight = self.idf(stem);
+            total += weight;
+            if passages.iter().any(|p| p.stems.contains(stem)) {
+                found += weight;
+            }
+        }
+        if total == 0.0 { 0.0 } else { found / total }
+    }
+
+    /// Answers a question (or abstains and hands off).
+    pub fn ask(&self, question: &Question<'_>) -> Answer {
+        let folded = query::folded(question.text);
+        let analysed = self.analyse(question.text, question.previous);
+        let lang = question.lang.unwrap_or(analysed.lang);
+        if MANIPULATION.is_match(&folded) {
+            return self.abstain(Abstention::Manipulation, lang, 0.0, question.first_turn);
+        }
+        if PERSONAL_ADVICE.is_match(&folded) {
+            return self.abstain(Abstention::PersonalAdvice, lang, 0.0, question.first_turn);
+        }
+        let hits = self.retrieve_analysed(&analysed);
+        let Some(top) = hits.first() else {
+            return self.abstain(Abstention::LowConfidence, lang, 0.0, question.first_turn);
+        };
+        let confidence = self.coverage(&analysed, top);
+        if confidence < self.threshold {
+            return self.abstain(
+                Abstention::LowConfidence,
+                lang,
+                confidence,
+                question.first_turn,
+            );
+        }
+        let (body, citations) = match question.mode {
+            Mode::Resident => self.resident_answer(&analysed, top),
+            Mode::Agent => self.agent_answer(&analysed, &hits),
+        };
+        self.finish(body, citations, confidence, None, lang, question.first_turn)
+    }
+
+    fn citation(&self, n: usize, passage: usize) -> Citation {
+        let record = &self.passages[passage];
+        let sheet = &self.sheets[record.sheet];
+        Citation {
+            n,
+            sheet_id: sheet.id.clone(),
+            title: sheet.title.clone(),
+            url: sheet.url.clone(),
+            headings: record.headings.clone(),
+            passage: record.text.clone(),
+        }
+    }
+
+    /// Sentences of a passage, split at line ends and sentence ends.
+    fn sentences(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let mut current = String::new();
+            let chars: Vec<char> = line.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                current.push(*c);
+                let end = matches!(c, '.' | '?' | '!')
+                    && chars.get(i + 1).is_some_and(|n| *n == ' ')
+                    && chars.get(i + 2).is_some_and(|n| n.is_uppercase());
+                if end {
+                    out.push(current.trim().to_owned());
+                    current.clear();
+                }
+            }
+            if !current.trim().is_empty() {
+                out.push(current.trim().to_owned());
+            }
+        }
+        out
+    }
+
+    fn sentence_score(&self, analysed: &Analysed, sentence: &str) -> f32 {
+        let mut analyzer = self.analyzer.clone();
+        let sentence_stems: HashSet<String> = stems(&mut analyzer, sentence).into_iter().collect();
+        analysed
+            .terms
+            .iter()
+            .filter(|(stem, _)| sentence_stems.contains(stem))
+            .map(|(stem, weight)| weight * self.idf(stem))
+            .sum()
+    }
+
+    fn resident_answer(&self, analysed: &Analysed, top: &SheetHit) -> (String, Vec<Citation>) {
+        let (best, best_score) = top.passages[0];
+        let mut chosen = vec![best];
+        if let Some((second, score)) = top.passages.get(1)
+            && *score >= SECOND_PASSAGE_RATIO * best_score
+        {
+            chosen.push(*second);
+        }
+        let citations: Vec<Citation> = chosen
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.citation(i + 1, *p))
+            .collect();
+
+        // The most relevant sentence of the best passage comes first, as the direct answer.
+        let first_sentences = Self::sentences(&self.passages[best].text);
+        let lead = first_sentences
+            .iter()
+            .enumerate()
+            .max_by(|a, b| {
+                self.sentence_score(analysed, a.1)
+                    .total_cmp(&self.sentence_score(analysed, b.1))
+                    .then(b.0.cmp(&a.0))
+            })
+            .map(|(i, s)| (i, s.clone()));
+        let mut body = String::new();
+        let mut used = 0usize;
+        if let Some((_, lead)) = &lead {
+            body.push_str(&format!("{lead} [1]\n"));
+            used += lead.len();
+        }
+        let context = self.passages[best]
+            .headings
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" › ");
+        let mut details = Vec::new();
+        for (n, passage) in chosen.iter().enumerate() {
+            for (i, line) in self.passages[*passage].text.lines().enumerate() {
+                if n == 0
+                    && lead.as_ref().is_some_and(|(_, l)| {
+                        line.trim() == l.as_str()
+                            || (i == 0 && line.starts_with(l.as_str()) && line.len() == l.len())
+                    })
+                {
+                    continue;
+                }
+                if used + line.len() > RESIDENT_BUDGET {
+                    break;
+                }
+                used += line.len();
+                let line = line.trim_start_matches("- ");
+                details.push(format!("- {line} [{}]", n + 1));
+            }
+        }
+        if !details.is_empty() {
+            if context.is_empty() {
+                body.push_str("\nEn détail :\n");
+            } else {
+                body.push_str(&format!("\nEn détail ({context}) :\n"));
+            }
+            body.push_str(&details.join("\n"));
+            body.push('\n');
+        }
+        (body, citations)
+    }
+
+    fn agent_answer(&self, _analysed: &Analysed, hits: &[SheetHit]) -> (String, Vec<Citation>) {
+        let top_score = hits[0].score;
+        let mut body = String::new();
+        let mut citations = Vec::new();
+        for hit in hits.iter().take(3).filter(|h| h.score >= 0.5 * top_score) {
+            let (passage, _) = hit.passages[0];
+            let n = citations.len() + 1;
+            let citation = self.citation(n, passage);
+            body.push_str(&format!(
+                "[{n}] {} — {}\n{}\n\n",
+                citation.sheet_id,
+                citation.headings.join(" › "),
+                citation.passage
+            ));
+            citations.push(citation);
+        }
+        (body.trim_end().to_owned() + "\n", citations)
+    }
+
+    fn abstain(&self, reason: Abstention, lang: Lang, confidence: f32, first_turn: bool) -> Answer {
+        let opening = match (reason, lang) {
+            (Abstention::LowConfidence, Lang::Fr) => {
+                "Je ne trouve pas de réponse sûre à cette question dans les fiches officielles dont je dispose ; je préfère ne pas risquer une réponse inexacte."
+            }
+            (Abstention::LowConfidence, Lang::En) => {
+                "I could not find a reliable answer to this question in the official sheets I rely on, so I would rather not guess."
+            }
+            (Abstention::Manipulation, Lang::Fr) => {
+                "Je ne peux pas donner suite à cette demande : je réponds seulement aux questions sur les démarches administratives, à partir des fiches officielles."
+            }
+            (Abstention::Manipulation, Lang::En) => {
+                "I cannot do that: I only answer questions about administrative procedures, from the official sheets."
+            }
+            (Abstention::PersonalAdvice, Lang::Fr) => {
+                "Je ne peux pas donner de conseil médical ou juridique personnel. En cas d'urgence, appelez les secours."
+            }
+            (Abstention::PersonalAdvice, Lang::En) => {
+                "I cannot give personal medical or legal advice. In an emergency, call the emergency services."
+            }
+        };
+        let (handoff, citations) = self.handoff(lang, reason);
+        let body = format!("{opening}\n\n{handoff}");
+        self.finish(body, citations, confidence, Some(reason), lang, first_turn)
+    }
+
+    /// Where to turn to reach a person: the city's contact sheet, cited, when it is loaded.
+    fn handoff(&self, lang: Lang, reason: Abstention) -> (String, Vec<Citation>) {
+        let intro = match lang {
+            Lang::Fr => "Pour être aidé par une personne :",
+            Lang::En => "To get help from a person (information in French):",
+        };
+        let Some(contact) = self.contact else {
+            let fallback = match lang {
+                Lang::Fr => {
+                    "Pour être aidé par une personne, adressez-vous à l'accueil de votre mairie."
+                }
+                Lang::En => {
+                    "To get help from a person, go to the reception desk of your town hall (mairie)."
+                }
+            };
+            return (fallback.to_owned(), Vec::new());
+        };
+        // The passage on emergencies for personal advice, else the one on where to turn.
+        let wanted = if reason == Abstention::PersonalAdvice {
+            "urgence"
+        } else {
+            "adresser"
+        };
+        let of_contact = || {
+            self.passages
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.sheet == contact)
+        };
+        let chosen = of_contact()
+            .find(|(_, p)| p.headings.iter().any(|h| fold(h).contains(wanted)))
+            .or_else(|| of_contact().find(|(_, p)| fold(&p.text).contains(wanted)))
+            .or_else(|| of_contact().next())
+            .map(|(i, _)| i);
+        let Some(chosen) = chosen else {
+            return (String::new(), Vec::new());
+        };
+        let citation = self.citation(1, chosen);
+        let lines: Vec<String> = citation
+            .passage
+            .lines()
+            .filter(|l| reason != Abstention::PersonalAdvice || fold(l).contains(wanted))
+            .take(4)
+            .map(|l| format!("- {} [1]", l.trim_start_matches("- ")))
+            .collect();
+        (format!("{intro}\n{}\n", lines.join("\n")), vec![citation])
+    }
+
+    fn finish(
+        &self,
+        body: String,
+        citations: Vec<Citation>,
+        confidence: f32,
+        abstained: Option<Abstention>,
+        lang: Lang,
+        first_turn: bool,
+    ) -> Answer {
+        let mut text = String::new();
+        if first_turn {
+            text.push_str(match lang {
+                Lang::Fr => {
+                    "Vous échangez avec un assistant automatique (intelligence artificielle). Ses réponses viennent des fiches officielles citées et ne remplacent pas un agent : pour parler à une personne, adressez-vous à votre mairie.\n\n"
+                }
+                Lang::En => {
+                    "You are talking to an automated assistant (artificial intelligence). Its answers come from the official sheets it cites and do not replace a civil servant: to talk to a person, contact your town hall (mairie).\n\n"
+                }
+            });
+        }
+        text.push_str(&body);
+        if !citations.is_empty() {
+            text.push_str(match lang {
+                Lang::Fr => "\nSources :\n",
+                Lang::En => "\nSources:\n",
+            });
+            for citation in &citations {
+                text.push_str(&format!(
+                    "[{}] {} — {}\n",
+                    citation.n, citation.title, citation.url
+                ));
+            }
+        }
+        let sources: Vec<String> = citations
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}\n{}\n{}\n{}",
+                    c.title,
+                    c.url,
+                    c.headings.join("\n"),
+                    c.passage
+                )
+            })
+            .collect();
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let unsupported = claims::unsupported(&text, &sources);
+        Answer {
+            text: text.trim_end().to_owned(),
+            citations,
+            confidence,
+            abstained,
+            lang,
+            unsupported,
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The assistant as a running service: the knowledge base in the store (with the built-in Paris
+//! sheets kept in sync), the engine over its current snapshot (rebuilt when the store's
+//! generation changes), and conversations.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use include_dir::{Dir, include_dir};
+use store::{Row, Store, StoreError};
+
+use crate::engine::{Answer, Engine, Mode, Question};
+use crate::index::IndexError;
+use crate::ingest::{self, ReadOutcome};
+use crate::library::{IngestReport, Library};
+use crate::query::Lang;
+
+/// The default knowledge base the project ships: Paris municipal procedures written for Parvis.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../knowledge/paris");
+
+/// Source name prefix of the built-in sheets.
+pub const BUILTIN_SOURCE: &str = "builtin:knowledge/paris";
+
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 2_000;
+/// Turns of a conversation kept for follow-up questions.
+const KEPT_TURNS: i64 = 6;
+
+/// Errors of the assistant service.
+#[derive(Debug, thiserror::Error)]
+pub enum AssistantError {
+    #[error("invalid question: {0}")]
+    InvalidQuestion(String),
+    #[error("no conversation with id {0:?}")]
+    UnknownConversation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("cannot read {0}")]
+    Path(String),
+    #[error("the engine task failed: {0}")]
+    Task(String),
+}
+
+/// A question to the service.
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    pub question: String,
+    pub lang: Option<Lang>,
+    pub mode: Mode,
+    pub conversation_id: Option<String>,
+}
+
+/// The service's answer.
+#[derive(Debug, Clone)]
+pub struct AskResponse {
+    pub answer: Answer,
+    pub conversation_id: String,
+}
+
+/// The assistant service; share it behind an `Arc`.
+pub struct Assistant {
+    store: Store,
+    library: Library,
+    index_dir: PathBuf,
+    engine: RwLock<(i64, Arc<Engine>)>,
+}
+
+impl std::fmt::Debug for Assistant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assistant")
+            .field("index_dir", &self.index_dir)
+            .finish()
+    }
+}
+
+/// Reads the built-in sheets.
+pub fn builtin_sheets() -> ReadOutcome {
+    let mut outcome = ReadOutcome::default();
+    let mut files: Vec<_> = BUILTIN.files().collect();
+    files.sort_by_key(|f| f.path().to_owned());
+    for file in files {
+        if let Some(text) = file.contents_utf8() {
+            ingest::read_text(
+                &Path::new("knowledge/paris").join(file.path()),
+                text,
+                &mut outcome,
+            );
+        }
+    }
+    outcome
+}
+
+impl Assistant {
+    /// Opens the assistant over `store`: brings the built-in sheets up to date, then builds (or
+    /// reuses) the index in `data_dir/assistant-index`.
+    pub async fn open(store: Store, data_dir: &Path) -> Result<Assistant, AssistantError> {
+        let library = Library::new(store.clone());
+        let report = sync_builtin(&library).await?;
+        if report.added + report.updated + report.removed > 0 {
+            tracing::info!(
+                added = report.added,
+                updated = report.updated,
+                removed = report.removed,
+                "built-in knowledge base updated"
+            );
+        }
+        for rejected in &report.rejected {
+            tracing::error!(%rejected, "built-in sheet rejected");
+        }
+        let index_dir = data_dir.join("assistant-index");
+        let (generation, engine) = build_engine(&library, &index_dir).await?;
+        Ok(Assistant {
+            store,
+            library,
+            index_dir,
+            engine: RwLock::new((generation, Arc::new(engine))),
+        })
+    }
+
+    /// The engine over the current snapshot.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.read().expect("engine lock").1.clone()
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+
+    /// Rebuilds the engine if the knowledge base changed since it was built; true if it did.
+    pub async fn refresh(&self) -> Result<bool, AssistantError> {
+        let current = self.library.generation().await?;
+        if self.engine.read().expect("engine lock").0 == current {
+            return Ok(false);
+        }
+        let (generation, engine) = build_engine(&self.library, &self.index_dir).await?;
+        *self.engine.write().expect("engine lock") = (generation, Arc::new(engine));
+        tracing::info!(generation, "assistant index rebuilt");
+        Ok(true)
+    }
+
+    /// Ingests files and folders, then refreshes the engine.
+    pub async fn ingest(&self, paths: &[PathBuf]) -> Result<IngestReport, AssistantError> {
+        let report = ingest_paths(&self.library, paths).await?;
+        self.refresh().await?;
+        Ok(report)
+    }
+
+    /// Answers a question within a conversation (a new one when none is given); the turn is
+    /// stored before the answer is returned.
+    pub async fn ask(&self, request: AskRequest) -> Result<AskResponse, AssistantError> {
+        let question = request.question.trim();
+        if question.is_empty() {
+            return Err(AssistantError::InvalidQuestion(
+                "the question is empty".into(),
+            ));
+        }
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(AssistantError::InvalidQuestion(format!(
+                "the question is longer than {MAX_QUESTION_CHARS} characters"
+            )));
+        }
+        let (conversation_id, previous, turns) = match &request.conversation_id {
+            Some(id) => {
+                let (previous, turns) = self.last_question(id).await?;
+                (id.clone(), previous, turns)
+            }
+            None => (uuid::Uuid::new_v4().to_string(), None, 0),
+        };
+        let engine = self.engine();
+        let question_text = question.to_owned();
+        let previous_for_engine = previous.clone();
+        let mode = request.mode;
+        let lang = request.lang;
+        let answer = tokio::task::spawn_blocking(move || {
+            engine.ask(&Question {
+                text: &question_text,
+                mode,
+                previous: previous_for_engine.as_deref(),
+                first_turn: turns == 0,
+                lang,
+            })
+        })
+        .await
+        .map_err(|e| AssistantError::Task(e.to_string()))?;
+        self.store_turn(&conversation_id, turns, &request, question, &answer)
+            .await?;
+        Ok(AskResponse {
+            answer,
+            conversation_id,
+        })
+    }
+
+    async fn last_question(
+        &self,
+        conversation_id: &str,
+    ) -> Result<(Option<String>, i64), AssistantError> {
+        let exists = store::query("SELECT COUNT(*) FROM assistant_conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_one(self.store.reader())
+            .await
+            .map_err(StoreError::from)?;
+        let exists: i64 = exists.try_get(0).map_err(StoreError::from)?;
+        if exists == 0 {
+            return Err(AssistantError::UnknownConversation(
+                conversation_id.to_owned(),
+            ));
+        }
+        let row = store::query(
+            "SELECT question, seq FROM assistant_turns WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(self.store.reader())
+        .await
+        .map_err(StoreError::from)?;
+        match row {
+            Some(row) => {
+                let question: String = row.try_get(0).map_err(StoreError::from)?;
+                let seq: i64 = row.try_get(1).map_err(StoreError::from)?;
+                Ok((Some(question), seq + 1))
+            }
+            None => Ok((None, 0)),
+        }
+    }
+
+    async fn store_turn(
+        &self,
+        conversation_id: &str,
+        seq: i64,
+        request: &AskRequest,
+        question: &str,
+        answer: &Answer,
+    ) -> Result<(), AssistantError> {
+        let now = store::timestamp::now();
+        let sheet_ids: Vec<&str> = answer
+            .citations
+            .iter()
+            .map(|c| c.sheet_id.as_str())
+            .collect();
+        let mut tx = self.store.begin().await?;
+        if seq == 0 && request.conversation_id.is_none() {
+            store::query("INSERT INTO assistant_conversations (id, mode, lang, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+                .bind(conversation_id)
+                .bind(match request.mode {
+                    Mode::Resident => "resident",
+                    Mode::Agent => "agent",
+                })
+                .bind(answer.lang.as_str())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        } else {
+            store::query("UPDATE assistant_conversations SET updated_at = $1 WHERE id = $2")
+                .bind(&now)
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        store::query(
+            "INSERT INTO assistant_turns (conversation_id, seq, question, answer, sheet_ids, abstained, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(conversation_id)
+        .bind(seq)
+        .bind(question)
+        .bind(&answer.text)
+        .bind(sheet_ids.join(","))
+        .bind(answer.abstained.is_some())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        // Only the last turns are needed to understand follow-ups.
+        store::query("DELETE FROM assistant_turns WHERE conversation_id = $1 AND seq < $2")
+            .bind(conversation_id)
+            .bind(seq - KEPT_TURNS)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+async fn sync_builtin(library: &Library) -> Result<IngestReport, StoreError> {
+    library
+        .ingest(builtin_sheets(), &[BUILTIN_SOURCE.to_owned()], |path| {
+            format!("builtin:{}", path.display())
+        })
+        .await
+}
+
+/// Ingests files and folders into the library; sources are canonical absolute paths, and the
+/// given paths are the scope within which vanished sheets are deleted.
+pub async fn ingest_paths(
+    library: &Library,
+    paths: &[PathBuf],
+) -> Result<IngestReport, AssistantError> {
+    let canonical: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            p.canonicalize()
+                .map_err(|e| AssistantError::Path(format!("{}: {e}", p.display())))
+        })
+        .collect::<Result<_, _>>()?;
+    let outcome = tokio::task::spawn_blocking({
+        let canonical = canonical.clone();
+        move || ingest::read_paths(&canonical)
+    })
+    .await
+    .map_err(|e| AssistantError::Task(e.to_string()))?
+    .map_err(|e| AssistantError::Path(e.to_string()))?;
+    let scope: Vec<String> = canonical.iter().map(|p| p.display().to_string()).collect();
+    Ok(library
+        .ingest(outcome, &scope, |path| path.display().to_string())
+        .await?)
+}
+
+async fn build_engine(
+    library: &Library,
+    index_dir: &Path,
+) -> Result<(i64, Engine), AssistantError> {
+    let generation = library.generation().await?;
+    let sheets = library
+        .load_all()
+        .await?
+        .into_iter()
+        .map(|s| s.sheet)
+        .collect();
+    let index_dir = index_dir.to_owned();
+    let engine =
+        tokio::task::spawn_blocking(move || Engine::build(sheets, Some((&index_dir, generation))))
+            .await
+            .map_err(|e| AssistantError::Task(e.to_string()))??;
+    Ok((generation, engine))
+}

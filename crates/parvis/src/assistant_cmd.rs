@@ -1,0 +1,256 @@
+//! `parvis assistant …` and `parvis ask`: ingestion, evaluation and questions from the terminal.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use assistant::eval::{self, QuestionOutcome};
+use assistant::{AskRequest, Assistant, Lang, Mode};
+use clap::{Args, Subcommand};
+
+use crate::bench::markdown_table;
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AssistantCommand {
+    /// Ingest procedure sheets: files or folders of service-public.fr XML, Markdown sheets with
+    /// a front matter, or JSON lines `{"id","title","url","text"}`. Idempotent: changed sheets
+    /// are replaced, sheets gone from the given folders are deleted.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Evaluate on a question file (JSON lines) against what is ingested.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// JSON lines: {"id","question","lang","in_scope","gold_ids","answers"}.
+    #[arg(long)]
+    pub questions: PathBuf,
+    /// Print one JSON object with the figures instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Abstention threshold to evaluate instead of the built-in one.
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Also print, for each threshold, the abstention rates it would give (calibration).
+    #[arg(long)]
+    pub sweep: bool,
+    /// Print the questions whose gold sheet is not in the top 5, or whose answer misses it.
+    #[arg(long)]
+    pub failures: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question.
+    #[arg(required = true)]
+    pub question: Vec<String>,
+    /// Agent mode: denser answers with every matching sheet and its id.
+    #[arg(long)]
+    pub agent: bool,
+    /// Continue a conversation.
+    #[arg(long)]
+    pub conversation: Option<String>,
+}
+
+async fn open(config: &Config) -> anyhow::Result<(store::Store, Assistant)> {
+    let store = crate::commands::open_migrated_store(config).await?;
+    let assistant = Assistant::open(store.clone(), &config.data_dir).await?;
+    Ok((store, assistant))
+}
+
+pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<()> {
+    let (store, assistant) = open(config).await?;
+    match command {
+        AssistantCommand::Ingest { paths } => {
+            let report = assistant.ingest(&paths).await?;
+            for rejected in &report.rejected {
+                eprintln!("skipped {rejected}");
+            }
+            println!(
+                "{} file(s) read: {} sheet(s) added, {} updated, {} unchanged, {} removed, {} rejected",
+                report.files,
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.removed,
+                report.rejected.len()
+            );
+            let engine = assistant.engine();
+            println!(
+                "knowledge base: {} sheets, {} passages",
+                engine.sheet_count(),
+                engine.passage_count()
+            );
+        }
+        AssistantCommand::Eval(args) => evaluate(&assistant, &args)?,
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.questions)
+        .with_context(|| format!("cannot read {}", args.questions.display()))?;
+    let questions = eval::read_questions(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.questions.display()))?;
+    let engine = assistant.engine();
+    let engine = match args.threshold {
+        Some(threshold) => {
+            // The engine is shared; evaluate a different threshold on a rebuilt copy.
+            std::sync::Arc::new(rebuild_with_threshold(assistant, threshold)?)
+        }
+        None => engine,
+    };
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_message(format!("{} questions", questions.len()));
+    progress.enable_steady_tick(std::time::Duration::from_millis(200));
+    let (report, outcomes) = eval::evaluate(&engine, &questions);
+    progress.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "assistant evaluation: {} ({} questions; {} sheets, {} passages; threshold {:.2})\n",
+        args.questions.display(),
+        report.n,
+        engine.sheet_count(),
+        engine.passage_count(),
+        engine.threshold()
+    );
+    let mut rows = vec![row("all", &report)];
+    for lang in ["fr", "en"] {
+        let subset: Vec<QuestionOutcome> = outcomes
+            .iter()
+            .filter(|o| o.lang == lang)
+            .cloned()
+            .collect();
+        if !subset.is_empty() {
+            rows.push(row(lang, &eval::summarise(&subset)));
+        }
+    }
+    print!(
+        "{}",
+        markdown_table(
+            &[
+                "set",
+                "n",
+                "recall@1",
+                "recall@5",
+                "MRR",
+                "answer contains",
+                "abstain in-scope",
+                "abstain out-of-scope",
+                "unsupported claims",
+                "p50 ms",
+                "p99 ms"
+            ],
+            &rows
+        )
+    );
+    if args.sweep {
+        println!("\ncalibration: abstention rates by threshold\n");
+        let sweep: Vec<Vec<String>> = eval::threshold_sweep(&outcomes)
+            .into_iter()
+            .map(|(t, i, o)| vec![format!("{t:.2}"), format!("{i:.3}"), format!("{o:.3}")])
+            .collect();
+        print!(
+            "{}",
+            markdown_table(
+                &["threshold", "abstain in-scope", "abstain out-of-scope"],
+                &sweep
+            )
+        );
+    }
+    if args.failures {
+        println!("\nfailures:");
+        for (outcome, question) in outcomes.iter().zip(&questions) {
+            let missed_retrieval = outcome.in_scope && !outcome.gold_rank.is_some_and(|r| r <= 5);
+            let abstained_wrongly = outcome.in_scope && outcome.abstained;
+            let answered_oos = !outcome.in_scope && !outcome.abstained;
+            if missed_retrieval || abstained_wrongly || answered_oos {
+                println!(
+                    "{} [{}] conf {:.2} rank {:?} gold {:?} top {:?}: {}",
+                    outcome.id,
+                    if answered_oos {
+                        "answered out-of-scope"
+                    } else if abstained_wrongly {
+                        "abstained"
+                    } else {
+                        "retrieval"
+                    },
+                    outcome.confidence,
+                    outcome.gold_rank,
+                    question.gold_ids,
+                    outcome.top_ids.iter().take(3).collect::<Vec<_>>(),
+                    question.question
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rebuild_with_threshold(
+    assistant: &Assistant,
+    threshold: f32,
+) -> anyhow::Result<assistant::Engine> {
+    let runtime = tokio::runtime::Handle::current();
+    let sheets = tokio::task::block_in_place(|| runtime.block_on(assistant.library().load_all()))?;
+    Ok(
+        assistant::Engine::build(sheets.into_iter().map(|s| s.sheet).collect(), None)?
+            .with_threshold(threshold),
+    )
+}
+
+fn row(set: &str, report: &eval::EvalReport) -> Vec<String> {
+    vec![
+        set.to_owned(),
+        report.n.to_string(),
+        format!("{:.3}", report.recall_at_1),
+        format!("{:.3}", report.recall_at_5),
+        format!("{:.3}", report.mrr),
+        format!("{:.3}", report.answer_contains),
+        format!("{:.3}", report.abstain_in_scope),
+        format!("{:.3}", report.abstain_out_of_scope),
+        report.unsupported_claims.to_string(),
+        format!("{:.2}", report.latency_p50_ms),
+        format!("{:.2}", report.latency_p99_ms),
+    ]
+}
+
+pub async fn ask(config: &Config, args: AskArgs) -> anyhow::Result<()> {
+    let (store, assistant) = open(config).await?;
+    let response = assistant
+        .ask(AskRequest {
+            question: args.question.join(" "),
+            lang: None,
+            mode: if args.agent {
+                Mode::Agent
+            } else {
+                Mode::Resident
+            },
+            conversation_id: args.conversation,
+        })
+        .await?;
+    println!("{}", response.answer.text);
+    let lang = match response.answer.lang {
+        Lang::Fr => "fr",
+        Lang::En => "en",
+    };
+    eprintln!(
+        "\nconfidence {:.2}{} · language {lang} · conversation {}",
+        response.answer.confidence,
+        response
+            .answer
+            .abstained
+            .map(|a| format!(" · abstained ({})", a.as_str()))
+            .unwrap_or_default(),
+        response.conversation_id
+    );
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Validate the realistic assistant question sets against the PIAF service-public corpus.
+
+Usage: python3 eval/assistant/validate.py [path/to/corpus.jsonl]
+Default corpus: /work/shared/data/service-public/piaf/corpus.jsonl
+Exits non-zero on any hard error; prints counts and warnings.
+"""
+import difflib, json, re, sys, unicodedata
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/service-public/piaf/corpus.jsonl")
+OLD_DEV = CORPUS.parent / "dev-questions.jsonl"
+FILES = {"dev": (HERE / "dev-realistic.jsonl", "rdev"), "heldout": (HERE / "heldout-realistic.jsonl", "rheld")}
+KEYS = {"id", "question", "lang", "in_scope", "gold_ids", "answers"}
+
+def norm(s):
+    s = unicodedata.normalize("NFKD", s.lower())
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", s).split())
+
+corpus = {}
+for line in CORPUS.open(encoding="utf-8"):
+    d = json.loads(line)
+    corpus[d["id"]] = d
+titles = {norm(d["title"]): i for i, d in corpus.items()}
+old_dev = {norm(json.loads(l)["question"]) for l in OLD_DEV.open(encoding="utf-8")} if OLD_DEV.exists() else set()
+
+errors, warnings = [], []
+seen_q = {}
+gold_by_file = {}
+for name, (path, prefix) in FILES.items():
+    rows = [json.loads(l) for l in path.open(encoding="utf-8")]
+    gold = set()
+    cats = Counter()
+    n_answers = 0
+    for n, r in enumerate(rows, 1):
+        rid = r.get("id")
+        where = f"{name}:{rid}"
+        if set(r) != KEYS:
+            errors.append(f"{where}: keys {sorted(r)}")
+        if rid != f"{prefix}{n:03d}":
+            errors.append(f"{where}: expected id {prefix}{n:03d}")
+        if r["lang"] not in ("fr", "en") or not isinstance(r["in_scope"], bool):
+            errors.append(f"{where}: bad lang/in_scope")
+        q = r["question"]
+        nq = norm(q)
+        if nq in seen_q:
+            errors.append(f"{where}: duplicate question (also {seen_q[nq]})")
+        seen_q[nq] = where
+        if nq in titles:
+            errors.append(f"{where}: question is the title of {titles[nq]}")
+        if nq in old_dev:
+            errors.append(f"{where}: question copied from piaf/dev-questions.jsonl")
+        best = max(difflib.SequenceMatcher(None, nq, t).ratio() for t in titles)
+        if best >= 0.8:
+            warnings.append(f"{where}: question close to a title (ratio {best:.2f})")
+        if not r["in_scope"]:
+            if r["gold_ids"] or r["answers"]:
+                errors.append(f"{where}: out-of-scope row with gold_ids/answers")
+            cats["out_of_scope_or_injection_" + r["lang"]] += 1
+            continue
+        cats["in_scope_" + r["lang"]] += 1
+        if not 1 <= len(r["gold_ids"]) <= 2 or not 1 <= len(r["answers"]) <= 3:
+            errors.append(f"{where}: need 1-2 gold ids and 1-3 answers")
+        for g in r["gold_ids"]:
+            if g not in corpus:
+                errors.append(f"{where}: unknown gold id {g}")
+            gold.add(g)
+        for a in r["answers"]:
+            n_answers += 1
+            if not any(a in corpus[g]["text"] for g in r["gold_ids"] if g in corpus):
+                errors.append(f"{where}: answer not a verbatim substring of a gold sheet: {a!r}")
+            w = len(a.split())
+            if not 5 <= w <= 20:
+                warnings.append(f"{where}: answer has {w} words: {a!r}")
+    gold_by_file[name] = gold
+    print(f"{name}: {len(rows)} rows, {dict(sorted(cats.items()))}, {len(gold)} distinct gold sheets, {n_answers} answer facts")
+
+overlap = gold_by_file["dev"] & gold_by_file["heldout"]
+print(f"gold sheets shared by dev and heldout: {len(overlap)} {sorted(overlap)}")
+for w in warnings:
+    print("WARN", w)
+for e in errors:
+    print("ERROR", e)
+print("OK" if not errors else f"{len(errors)} error(s)")
+sys.exit(1 if errors else 0)
