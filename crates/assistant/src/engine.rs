@@ -25,9 +25,10 @@ use crate::text::fold;
 pub const CONTACT_SHEET: &str = "paris-contact";
 
 /// Confidence below which the assistant abstains. Calibrated on the development sets
-/// (`parvis assistant eval --questions eval/assistant/dev-realistic.jsonl` and the PIAF dev
-/// questions): the lowest value that keeps abstention on out-of-scope questions ≥ 0.95.
-pub const DEFAULT_THRESHOLD: f32 = 0.55;
+/// (`eval/assistant/dev-realistic.jsonl` and the PIAF dev questions, see
+/// `eval/assistant/README.md`): the lowest value that keeps abstention on out-of-scope
+/// questions ≥ 0.95 there.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
 /// Who is asking, which shapes the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,6 +49,8 @@ pub enum Abstention {
     Manipulation,
     /// A request for personal medical or legal strategy.
     PersonalAdvice,
+    /// Other people's personal data, or the assistant's opinions.
+    OffLimits,
 }
 
 impl Abstention {
@@ -56,6 +59,7 @@ impl Abstention {
             Abstention::LowConfidence => "low_confidence",
             Abstention::Manipulation => "manipulation",
             Abstention::PersonalAdvice => "personal_advice",
+            Abstention::OffLimits => "off_limits",
         }
     }
 }
@@ -71,12 +75,71 @@ pub struct Citation {
     pub passage: String,
 }
 
+/// What the confidence score is computed from, for calibration and audits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Signals {
+    /// Share of the question's idf mass found in the best sheet's top passages.
+    pub coverage: f32,
+    /// Share of the question's idf mass found anywhere in the best sheet.
+    pub sheet_coverage: f32,
+    /// idf mass of the question's words found in the best sheet.
+    pub matched_mass: f32,
+    /// Share of the question's words the corpus never uses.
+    pub unknown: f32,
+    /// BM25 score of the best passage.
+    pub top_score: f32,
+    /// Best sheet's score over the second's.
+    pub margin: f32,
+    /// Number of meaningful stems in the question.
+    pub core: f32,
+    /// idf mass of the question's words found in the best sheet's title and best headings.
+    pub title_mass: f32,
+    /// Highest idf of a question word found in the best sheet.
+    pub max_matched_idf: f32,
+}
+
+impl Signals {
+    fn features(&self) -> [f32; 9] {
+        [
+            self.coverage,
+            self.sheet_coverage,
+            (self.matched_mass / 10.0).min(2.0),
+            self.unknown,
+            (self.top_score / 20.0).min(2.0),
+            (self.margin - 1.0).min(2.0),
+            (self.core / 10.0).min(2.0),
+            (self.title_mass / 10.0).min(2.0),
+            self.max_matched_idf / 8.0,
+        ]
+    }
+
+    /// The calibrated probability that the best sheet answers the question.
+    pub fn confidence(&self) -> f32 {
+        let z = CONFIDENCE_BIAS
+            + self
+                .features()
+                .iter()
+                .zip(CONFIDENCE_WEIGHTS)
+                .map(|(f, w)| f * w)
+                .sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Logistic-regression weights over [`Signals::features`], fitted on the development sets
+/// (see `eval/assistant/README.md`, "Calibration").
+const CONFIDENCE_WEIGHTS: [f32; 9] = [
+    0.468, 0.469, 1.412, -0.664, 2.253, 0.422, 1.025, 1.246, -0.156,
+];
+const CONFIDENCE_BIAS: f32 = -6.007;
+
 /// An answer, or an abstention with its hand-off.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub text: String,
     pub citations: Vec<Citation>,
     pub confidence: f32,
+    pub signals: Signals,
     pub abstained: Option<Abstention>,
     pub lang: Lang,
     /// Claims of the answer no cited passage supports (always empty for extractive answers;
@@ -112,6 +175,8 @@ struct SheetRecord {
     url: String,
 }
 
+struct SheetStems(HashSet<String>);
+
 struct PassageRecord {
     sheet: usize,
     headings: Vec<String>,
@@ -131,6 +196,7 @@ pub struct Engine {
     threshold: f32,
     n_passages: f32,
     doc_freq: HashMap<String, u64>,
+    sheet_stems: Vec<SheetStems>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -150,6 +216,12 @@ static MANIPULATION: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(reponds?|answer|reply|dis|say) (uniquement|seulement|only|just)\b",
         r"|\b(repete|repeat|print|affiche|reveal|revele)\b.{0,30}\b(instruction|prompt|consigne|rules|regles)",
         r"|\b(forge|falsifi|faux papiers|fake (passport|id)|contrefa)",
+        r"|\b(nouvelles? (instructions?|consignes?|regles?)|new (instructions?|rules?|orders?))\b",
+        r"|\b(desactive[rsz]?|disable|turn off|enleve[rsz]?|remove|leve[rsz]?|lift)\b.{0,30}\b(filtres?|filters?|restrictions?|garde-fous?|safety|limites?|limits?|censure|censorship)",
+        r"|\b(administrateur|administrator|admin|developpeur|developer)\b.{0,40}\b(mot de passe|password|acces|access)",
+        r"|\b(base64|rot13|decode|decoder|dechiffre)\b",
+        r"|\b(faux|fausse|fake|forged?|bogus)\b.{0,30}\b(avis|document|papier|attestation|certificat|certificate|fiche|bulletin|facture|invoice|diplome|diploma|passeport|passport|carte|card|id)",
+        r"|\b(voler|steal|pirater|hack|cambrioler|break into|frauder|cheat)\b",
     ))
     .expect("valid pattern")
 });
@@ -161,6 +233,17 @@ static PERSONAL_ADVICE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bsymptom|\bdiagnos|\bi feel sick\b|\bfievre\b|\bfever\b",
         r"|\b(gagner|win)\b.{0,30}\b(proces|procès|divorce|case|lawsuit|trial|contre)",
         r"|\b(strategie|strategy)\b.{0,30}\b(juridique|legal|avocat|lawyer|proces|court)",
+    ))
+    .expect("valid pattern")
+});
+
+/// Requests for other people's personal data, or for the assistant's political opinions: out of
+/// scope by rule.
+static OFF_LIMITS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(liste|list|noms?|names?|adresses?|addresses?|numeros?|phone numbers?|coordonnees|contact details)\b.{0,50}\b(des gens|people|habitants|residents|personnes|voisins|neighbou?rs|beneficiaires|recipients|du maire|of the mayor|perso|personal|prive|private)\b",
+        r"|\b(pour qui|who should i|who to)\b.{0,20}\bvote",
+        r"|\b(tu penses quoi|que penses[- ]tu|ton avis sur|what do you think (of|about)|your opinion (of|on|about))\b",
     ))
     .expect("valid pattern")
 });
@@ -238,7 +321,16 @@ impl Engine {
                 *doc_freq.entry(stem.clone()).or_default() += 1;
             }
         }
+        let mut sheet_stems: Vec<SheetStems> = (0..sheet_records.len())
+            .map(|_| SheetStems(HashSet::new()))
+            .collect();
+        for passage in &passages {
+            sheet_stems[passage.sheet]
+                .0
+                .extend(passage.stems.iter().cloned());
+        }
         Ok(Engine {
+            sheet_stems,
             n_passages: passages.len().max(1) as f32,
             sheets: sheet_records,
             passages,
@@ -342,26 +434,66 @@ impl Engine {
         (1.0 + self.n_passages / (df + 1.0)).ln()
     }
 
-    /// Share of the question's meaning (idf-weighted core stems) found in a sheet's best passages.
-    fn coverage(&self, analysed: &Analysed, hit: &SheetHit) -> f32 {
-        if analysed.core.is_empty() {
-            return 0.0;
-        }
-        let passages: Vec<&PassageRecord> = hit
+    /// The signals the confidence is computed from, for the best sheet.
+    fn signals(&self, analysed: &Analysed, hits: &[SheetHit]) -> Signals {
+        let Some(top) = hits.first() else {
+            return Signals::default();
+        };
+        let passages: Vec<&PassageRecord> = top
             .passages
             .iter()
             .take(3)
             .map(|(p, _)| &self.passages[*p])
             .collect();
-        let (mut found, mut total) = (0.0f32, 0.0f32);
+        let sheet = &self.sheet_stems[top.sheet].0;
+        let mut analyzer = self.analyzer.clone();
+        let best = &self.passages[top.passages[0].0];
+        let title_text = format!(
+            "{}\n{}",
+            self.sheets[top.sheet].title,
+            best.headings.join("\n")
+        );
+        let title_stems: HashSet<String> = stems(&mut analyzer, &title_text).into_iter().collect();
+        let (mut in_passages, mut in_sheet, mut total, mut unknown) =
+            (0.0f32, 0.0f32, 0.0f32, 0usize);
+        let (mut title_mass, mut max_matched_idf) = (0.0f32, 0.0f32);
         for stem in &analysed.core {
             let weight = self.idf(stem);
             total += weight;
+            if title_stems.contains(stem) {
+                title_mass += weight;
+            }
+            if sheet.contains(stem) {
+                max_matched_idf = max_matched_idf.max(weight);
+            }
             if passages.iter().any(|p| p.stems.contains(stem)) {
-                found += weight;
+                in_passages += weight;
+            }
+            if sheet.contains(stem) {
+                in_sheet += weight;
+            }
+            if !self.doc_freq.contains_key(stem) {
+                unknown += 1;
             }
         }
-        if total == 0.0 { 0.0 } else { found / total }
+        let share = |part: f32| if total == 0.0 { 0.0 } else { part / total };
+        Signals {
+            coverage: share(in_passages),
+            sheet_coverage: share(in_sheet),
+            matched_mass: in_sheet,
+            unknown: if analysed.core.is_empty() {
+                1.0
+            } else {
+                unknown as f32 / analysed.core.len() as f32
+            },
+            top_score: top.passages.first().map_or(0.0, |p| p.1),
+            margin: hits
+                .get(1)
+                .map_or(2.0, |second| top.score / second.score.max(1e-3)),
+            core: analysed.core.len() as f32,
+            title_mass,
+            max_matched_idf,
+        }
     }
 
     /// Answers a question (or abstains and hands off).
@@ -370,21 +502,44 @@ impl Engine {
         let analysed = self.analyse(question.text, question.previous);
         let lang = question.lang.unwrap_or(analysed.lang);
         if MANIPULATION.is_match(&folded) {
-            return self.abstain(Abstention::Manipulation, lang, 0.0, question.first_turn);
+            return self.abstain(
+                Abstention::Manipulation,
+                lang,
+                Signals::default(),
+                question.first_turn,
+            );
+        }
+        if OFF_LIMITS.is_match(&folded) {
+            return self.abstain(
+                Abstention::OffLimits,
+                lang,
+                Signals::default(),
+                question.first_turn,
+            );
         }
         if PERSONAL_ADVICE.is_match(&folded) {
-            return self.abstain(Abstention::PersonalAdvice, lang, 0.0, question.first_turn);
+            return self.abstain(
+                Abstention::PersonalAdvice,
+                lang,
+                Signals::default(),
+                question.first_turn,
+            );
         }
         let hits = self.retrieve_analysed(&analysed);
+        let signals = self.signals(&analysed, &hits);
         let Some(top) = hits.first() else {
-            return self.abstain(Abstention::LowConfidence, lang, 0.0, question.first_turn);
-        };
-        let confidence = self.coverage(&analysed, top);
-        if confidence < self.threshold {
             return self.abstain(
                 Abstention::LowConfidence,
                 lang,
-                confidence,
+                signals,
+                question.first_turn,
+            );
+        };
+        if signals.confidence() < self.threshold {
+            return self.abstain(
+                Abstention::LowConfidence,
+                lang,
+                signals,
                 question.first_turn,
             );
         }
@@ -392,7 +547,7 @@ impl Engine {
             Mode::Resident => self.resident_answer(&analysed, top),
             Mode::Agent => self.agent_answer(&analysed, &hits),
         };
-        self.finish(body, citations, confidence, None, lang, question.first_turn)
+        self.finish(body, citations, signals, None, lang, question.first_turn)
     }
 
     fn citation(&self, n: usize, passage: usize) -> Citation {
@@ -530,7 +685,13 @@ impl Engine {
         (body.trim_end().to_owned() + "\n", citations)
     }
 
-    fn abstain(&self, reason: Abstention, lang: Lang, confidence: f32, first_turn: bool) -> Answer {
+    fn abstain(
+        &self,
+        reason: Abstention,
+        lang: Lang,
+        signals: Signals,
+        first_turn: bool,
+    ) -> Answer {
         let opening = match (reason, lang) {
             (Abstention::LowConfidence, Lang::Fr) => {
                 "Je ne trouve pas de réponse sûre à cette question dans les fiches officielles dont je dispose ; je préfère ne pas risquer une réponse inexacte."
@@ -547,13 +708,19 @@ impl Engine {
             (Abstention::PersonalAdvice, Lang::Fr) => {
                 "Je ne peux pas donner de conseil médical ou juridique personnel. En cas d'urgence, appelez les secours."
             }
+            (Abstention::OffLimits, Lang::Fr) => {
+                "Je ne peux pas répondre à cette demande : je ne communique pas de données personnelles et je ne donne pas d'opinion. Je réponds aux questions sur les démarches administratives."
+            }
+            (Abstention::OffLimits, Lang::En) => {
+                "I cannot answer that: I do not share personal data or give opinions. I answer questions about administrative procedures."
+            }
             (Abstention::PersonalAdvice, Lang::En) => {
                 "I cannot give personal medical or legal advice. In an emergency, call the emergency services."
             }
         };
         let (handoff, citations) = self.handoff(lang, reason);
         let body = format!("{opening}\n\n{handoff}");
-        self.finish(body, citations, confidence, Some(reason), lang, first_turn)
+        self.finish(body, citations, signals, Some(reason), lang, first_turn)
     }
 
     /// Where to turn to reach a person: the city's contact sheet, cited, when it is loaded.
@@ -608,7 +775,7 @@ impl Engine {
         &self,
         body: String,
         citations: Vec<Citation>,
-        confidence: f32,
+        signals: Signals,
         abstained: Option<Abstention>,
         lang: Lang,
         first_turn: bool,
@@ -654,7 +821,12 @@ impl Engine {
         Answer {
             text: text.trim_end().to_owned(),
             citations,
-            confidence,
+            confidence: if abstained.is_some_and(|a| a != Abstention::LowConfidence) {
+                0.0
+            } else {
+                signals.confidence()
+            },
+            signals,
             abstained,
             lang,
             unsupported,

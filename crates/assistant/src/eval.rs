@@ -58,6 +58,9 @@ pub struct QuestionOutcome {
     pub abstained: bool,
     pub contains_gold_fact: bool,
     pub confidence: f32,
+    pub signals: crate::engine::Signals,
+    /// Whether the assistant refused on a rule (manipulation, personal advice), not on confidence.
+    pub refused_by_rule: bool,
     pub unsupported: usize,
     pub top_ids: Vec<String>,
     pub latency_ms: f64,
@@ -104,6 +107,10 @@ pub fn evaluate(engine: &Engine, questions: &[EvalQuestion]) -> (EvalReport, Vec
             abstained: answer.abstained.is_some(),
             contains_gold_fact,
             confidence: answer.confidence,
+            signals: answer.signals,
+            refused_by_rule: answer
+                .abstained
+                .is_some_and(|a| a != crate::engine::Abstention::LowConfidence),
             unsupported: answer.unsupported.len(),
             top_ids,
             latency_ms,

@@ -40,6 +40,9 @@ pub struct EvalArgs {
     /// Print the questions whose gold sheet is not in the top 5, or whose answer misses it.
     #[arg(long)]
     pub failures: bool,
+    /// Write every question's outcome (signals included) as JSON lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +112,14 @@ fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
     let (report, outcomes) = eval::evaluate(&engine, &questions);
     progress.finish_and_clear();
+    if let Some(path) = &args.outcomes {
+        let lines: Vec<String> = outcomes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
