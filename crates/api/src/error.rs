@@ -62,6 +62,7 @@ error_codes! {
     UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body's Content-Type is not one this route accepts."),
     Timeout => ("timeout", SERVICE_UNAVAILABLE, "The server could not answer within its time limit; retry later."),
     StoreUnavailable => ("store_unavailable", SERVICE_UNAVAILABLE, "The data store cannot be reached; retry later."),
+    Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "The capability is not running on this node."),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "An unexpected error on the server; it has been logged."),
 }
 
@@ -143,6 +144,20 @@ impl From<store::StoreError> for ApiError {
             ApiError::bare(Code::StoreUnavailable)
         } else {
             ApiError::internal(&error)
+        }
+    }
+}
+
+impl From<assistant::AssistantError> for ApiError {
+    fn from(error: assistant::AssistantError) -> ApiError {
+        use assistant::AssistantError;
+        match error {
+            AssistantError::InvalidQuestion(_) => ApiError::invalid(error.to_string()),
+            AssistantError::UnknownConversation(_) => {
+                ApiError::new(Code::NotFound, error.to_string())
+            }
+            AssistantError::Store(error) => error.into(),
+            other => ApiError::internal(&other),
         }
     }
 }

@@ -14,11 +14,13 @@
 //!   description with the committed `openapi.json` and calls every path it lists.
 //! - Capabilities add their routes to [`router`] as they arrive; domain logic stays in their crates.
 
+pub mod assistant_routes;
 pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openai;
 mod routes;
 
 use std::sync::Arc;
@@ -67,6 +69,7 @@ struct Inner {
     config: ApiConfig,
     readiness: Mutex<Option<(Instant, bool)>>,
     openapi_json: String,
+    assistant: Option<Arc<assistant::Assistant>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,6 +82,23 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> AppState {
+        AppState::build(store, config, None)
+    }
+
+    /// The state with the assistant wired in.
+    pub fn with_assistant(
+        store: Store,
+        config: ApiConfig,
+        assistant: Arc<assistant::Assistant>,
+    ) -> AppState {
+        AppState::build(store, config, Some(assistant))
+    }
+
+    fn build(
+        store: Store,
+        config: ApiConfig,
+        assistant: Option<Arc<assistant::Assistant>>,
+    ) -> AppState {
         let openapi_json = routes::openapi()
             .to_pretty_json()
             .expect("the OpenAPI description serialises");
@@ -90,6 +110,7 @@ impl AppState {
                 config,
                 readiness: Mutex::new(None),
                 openapi_json,
+                assistant,
             }),
         }
     }
@@ -108,6 +129,16 @@ impl AppState {
 
     pub fn config(&self) -> &ApiConfig {
         &self.inner.config
+    }
+
+    /// The assistant, or `503 unavailable` when this node runs without it.
+    pub fn assistant(&self) -> Result<&Arc<assistant::Assistant>, ApiError> {
+        self.inner.assistant.as_ref().ok_or_else(|| {
+            ApiError::new(
+                Code::Unavailable,
+                "the assistant is not running on this node",
+            )
+        })
     }
 
     /// Whether the store answers, asking it at most once per `readiness_cache` period;

@@ -36,6 +36,7 @@ use crate::extract::{ApiJson, ApiPath};
     tags(
         (name = "platform", description = "Health, readiness, metrics, description of the API."),
         (name = "access", description = "API keys and roles (resident-app < agent < operator < admin)."),
+        (name = "assistant", description = "The citizen and agent assistant: cited answers from official procedure sheets; an OpenAI-compatible chat API."),
     )
 )]
 struct ApiDoc;
@@ -65,6 +66,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
+        .routes(routes!(crate::assistant_routes::ask))
+        .routes(routes!(crate::openai::chat_completions))
+        .routes(routes!(crate::openai::models))
 }
 
 /// Every route, with the 404 fallback.

@@ -28,7 +28,7 @@ pub const CONTACT_SHEET: &str = "paris-contact";
 /// (`eval/assistant/dev-realistic.jsonl` and the PIAF dev questions, see
 /// `eval/assistant/README.md`): the lowest value that keeps abstention on out-of-scope
 /// questions ≥ 0.95 there.
-pub const DEFAULT_THRESHOLD: f32 = 0.5;
+pub const DEFAULT_THRESHOLD: f32 = 0.45;
 
 /// Who is asking, which shapes the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,13 +103,13 @@ impl Signals {
         [
             self.coverage,
             self.sheet_coverage,
-            (self.matched_mass / 10.0).min(2.0),
+            self.matched_mass.min(3.0),
             self.unknown,
-            (self.top_score / 20.0).min(2.0),
+            (self.top_score / 5.0).min(3.0),
             (self.margin - 1.0).min(2.0),
             (self.core / 10.0).min(2.0),
-            (self.title_mass / 10.0).min(2.0),
-            self.max_matched_idf / 8.0,
+            self.title_mass.min(3.0),
+            self.max_matched_idf,
         ]
     }
 
@@ -129,9 +129,9 @@ impl Signals {
 /// Logistic-regression weights over [`Signals::features`], fitted on the development sets
 /// (see `eval/assistant/README.md`, "Calibration").
 const CONFIDENCE_WEIGHTS: [f32; 9] = [
-    0.468, 0.469, 1.412, -0.664, 2.253, 0.422, 1.025, 1.246, -0.156,
+    0.476, 0.479, 1.318, -0.907, 1.602, 0.521, 0.554, 1.225, -0.714,
 ];
-const CONFIDENCE_BIAS: f32 = -6.007;
+const CONFIDENCE_BIAS: f32 = -3.77;
 
 /// An answer, or an abstention with its hand-off.
 #[derive(Debug, Clone)]
@@ -377,10 +377,12 @@ impl Engine {
             let before = query::analyse(previous, &self.lexicon, &self.vocabulary, &mut analyzer);
             for (stem, weight) in before.terms {
                 if !analysed.terms.iter().any(|(s, _)| *s == stem) {
-                    analysed.terms.push((stem.clone(), weight * 0.6));
+                    analysed.terms.push((stem, weight * 0.6));
                 }
-                if !analysed.core.contains(&stem) && weight >= 1.0 {
-                    analysed.core.push(stem);
+            }
+            for term in before.core {
+                if !analysed.core.contains(&term) {
+                    analysed.core.push(term);
                 }
             }
         }
@@ -457,22 +459,31 @@ impl Engine {
         let (mut in_passages, mut in_sheet, mut total, mut unknown) =
             (0.0f32, 0.0f32, 0.0f32, 0usize);
         let (mut title_mass, mut max_matched_idf) = (0.0f32, 0.0f32);
-        for stem in &analysed.core {
-            let weight = self.idf(stem);
+        let max_idf = (1.0 + self.n_passages).ln();
+        for term in &analysed.core {
+            // Relative idf of the word: its rarest stem, over the rarest possible.
+            let weight = term
+                .stems
+                .iter()
+                .map(|s| self.idf(s))
+                .fold(0.0f32, f32::max)
+                / max_idf;
             total += weight;
-            if title_stems.contains(stem) {
+            if term.stems.iter().any(|s| title_stems.contains(s)) {
                 title_mass += weight;
             }
-            if sheet.contains(stem) {
-                max_matched_idf = max_matched_idf.max(weight);
-            }
-            if passages.iter().any(|p| p.stems.contains(stem)) {
+            if term
+                .stems
+                .iter()
+                .any(|s| passages.iter().any(|p| p.stems.contains(s)))
+            {
                 in_passages += weight;
             }
-            if sheet.contains(stem) {
+            if term.stems.iter().any(|s| sheet.contains(s)) {
                 in_sheet += weight;
+                max_matched_idf = max_matched_idf.max(weight);
             }
-            if !self.doc_freq.contains_key(stem) {
+            if term.stems.iter().all(|s| !self.doc_freq.contains_key(s)) {
                 unknown += 1;
             }
         }
@@ -486,7 +497,7 @@ impl Engine {
             } else {
                 unknown as f32 / analysed.core.len() as f32
             },
-            top_score: top.passages.first().map_or(0.0, |p| p.1),
+            top_score: top.passages.first().map_or(0.0, |p| p.1) / max_idf,
             margin: hits
                 .get(1)
                 .map_or(2.0, |second| top.score / second.score.max(1e-3)),
@@ -637,13 +648,16 @@ impl Engine {
             .join(" › ");
         let mut details = Vec::new();
         for (n, passage) in chosen.iter().enumerate() {
-            for (i, line) in self.passages[*passage].text.lines().enumerate() {
-                if n == 0
-                    && lead.as_ref().is_some_and(|(_, l)| {
-                        line.trim() == l.as_str()
-                            || (i == 0 && line.starts_with(l.as_str()) && line.len() == l.len())
-                    })
-                {
+            for line in self.passages[*passage].text.lines() {
+                // The lead sentence is already said: keep only the rest of its line.
+                let rest = match (&lead, n) {
+                    (Some((_, lead)), 0) if line.contains(lead.as_str()) => {
+                        line.replacen(lead.as_str(), "", 1)
+                    }
+                    _ => line.to_owned(),
+                };
+                let line = rest.trim();
+                if line.is_empty() || line == "-" {
                     continue;
                 }
                 if used + line.len() > RESIDENT_BUDGET {
@@ -798,10 +812,24 @@ impl Engine {
                 Lang::En => "\nSources:\n",
             });
             for citation in &citations {
-                text.push_str(&format!(
-                    "[{}] {} — {}\n",
-                    citation.n, citation.title, citation.url
-                ));
+                let section = citation
+                    .headings
+                    .iter()
+                    .skip(1)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" › ");
+                if section.is_empty() {
+                    text.push_str(&format!(
+                        "[{}] {} — {}\n",
+                        citation.n, citation.title, citation.url
+                    ));
+                } else {
+                    text.push_str(&format!(
+                        "[{}] {} › {section} — {}\n",
+                        citation.n, citation.title, citation.url
+                    ));
+                }
             }
         }
         let sources: Vec<String> = citations

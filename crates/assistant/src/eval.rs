@@ -57,6 +57,7 @@ pub struct QuestionOutcome {
     pub gold_rank: Option<usize>,
     pub abstained: bool,
     pub contains_gold_fact: bool,
+    pub has_gold_fact: bool,
     pub confidence: f32,
     pub signals: crate::engine::Signals,
     /// Whether the assistant refused on a rule (manipulation, personal advice), not on confidence.
@@ -106,6 +107,7 @@ pub fn evaluate(engine: &Engine, questions: &[EvalQuestion]) -> (EvalReport, Vec
             gold_rank,
             abstained: answer.abstained.is_some(),
             contains_gold_fact,
+            has_gold_fact: !question.answers.is_empty(),
             confidence: answer.confidence,
             signals: answer.signals,
             refused_by_rule: answer
@@ -130,7 +132,11 @@ pub fn summarise(outcomes: &[QuestionOutcome]) -> EvalReport {
             part as f64 / whole as f64
         }
     };
-    let answered: Vec<&&QuestionOutcome> = in_scope.iter().filter(|o| !o.abstained).collect();
+    // Only questions that name a gold fact can be judged on it.
+    let answered: Vec<&&QuestionOutcome> = in_scope
+        .iter()
+        .filter(|o| !o.abstained && o.has_gold_fact)
+        .collect();
     let mut latencies: Vec<f64> = outcomes.iter().map(|o| o.latency_ms).collect();
     latencies.sort_by(f64::total_cmp);
     let percentile = |p: f64| {

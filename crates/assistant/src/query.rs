@@ -280,8 +280,16 @@ pub struct Analysed {
     pub lang: Lang,
     /// Stems with their weights: the question's own (1.0), fillers (low), expansions (lower).
     pub terms: Vec<(String, f32)>,
-    /// The question's own meaningful stems (expansions and fillers excluded), for coverage.
-    pub core: Vec<String>,
+    /// The question's meaningful words (fillers excluded), each as the stems that would show
+    /// it is covered: its own stem and the stems of its lexicon expansion.
+    pub core: Vec<CoreTerm>,
+}
+
+/// One meaningful word (or translated phrase) of a question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreTerm {
+    /// Its stems; any of them in a passage covers the word. The first is the word's own.
+    pub stems: Vec<String>,
 }
 
 /// Weight of a stem that comes from the lexicon rather than the question.
@@ -299,7 +307,9 @@ pub fn analyse(
 ) -> Analysed {
     let question_words = words(question);
     let lang = detect_lang(&question_words);
-    let mut weighted: Vec<(String, f32, bool)> = Vec::new(); // (word, weight, core)
+    // (word, weight, group): words of one group cover the same meaning.
+    let mut weighted: Vec<(String, f32, Option<usize>)> = Vec::new();
+    let mut groups = 0usize;
     match lang {
         Lang::En => {
             let matches = lexicon.matches(&question_words, true);
@@ -310,8 +320,9 @@ pub fn analyse(
                     && *start == i
                 {
                     for word in *expansion {
-                        weighted.push((word.clone(), TRANSLATION_WEIGHT, true));
+                        weighted.push((word.clone(), TRANSLATION_WEIGHT, Some(groups)));
                     }
+                    groups += 1;
                     i = *end;
                     next_match.next();
                     continue;
@@ -322,33 +333,46 @@ pub fn analyse(
                     let word = vocabulary
                         .correct(word)
                         .map_or_else(|| word.clone(), str::to_owned);
-                    weighted.push((word, 1.0, true));
+                    weighted.push((word, 1.0, Some(groups)));
+                    groups += 1;
                 }
                 i += 1;
             }
         }
         Lang::Fr => {
+            let mut group_of_word = Vec::with_capacity(question_words.len());
             for word in &question_words {
                 let corrected = vocabulary.correct(word).map(str::to_owned);
                 let word = corrected.unwrap_or_else(|| word.clone());
                 let filler = FILLER.contains(&word.as_str());
-                weighted.push((word, if filler { FILLER_WEIGHT } else { 1.0 }, !filler));
+                let group = (!filler).then(|| {
+                    groups += 1;
+                    groups - 1
+                });
+                group_of_word.push(group);
+                weighted.push((word, if filler { FILLER_WEIGHT } else { 1.0 }, group));
             }
             let corrected_words: Vec<String> = weighted.iter().map(|(w, _, _)| w.clone()).collect();
-            for (_, _, expansion) in lexicon.matches(&corrected_words, false) {
+            for (start, end, expansion) in lexicon.matches(&corrected_words, false) {
+                // The expansion covers the meaning of the first meaningful word it replaces.
+                let group = group_of_word[start..end].iter().flatten().next().copied();
                 for word in expansion {
-                    weighted.push((word.clone(), EXPANSION_WEIGHT, false));
+                    weighted.push((word.clone(), EXPANSION_WEIGHT, group));
                 }
             }
         }
     }
     // Stem each word; keep, for each stem, its highest weight.
     let mut terms: Vec<(String, f32)> = Vec::new();
-    let mut core: Vec<String> = Vec::new();
-    for (word, weight, is_core) in weighted {
+    let mut core: Vec<CoreTerm> = (0..groups)
+        .map(|_| CoreTerm { stems: Vec::new() })
+        .collect();
+    for (word, weight, group) in weighted {
         for stem in stems(analyzer, &word) {
-            if is_core && !core.contains(&stem) {
-                core.push(stem.clone());
+            if let Some(group) = group
+                && !core[group].stems.contains(&stem)
+            {
+                core[group].stems.push(stem.clone());
             }
             match terms.iter_mut().find(|(s, _)| *s == stem) {
                 Some((_, w)) => *w = w.max(weight),
@@ -356,6 +380,7 @@ pub fn analyse(
             }
         }
     }
+    core.retain(|term| !term.stems.is_empty());
     Analysed { lang, terms, core }
 }
 

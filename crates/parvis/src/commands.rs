@@ -12,6 +12,8 @@ use crate::config::Config;
 
 /// How long in-flight requests may run after a shutdown signal before the server stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How often a running server checks whether the knowledge base changed.
+const ASSISTANT_REFRESH: Duration = Duration::from_secs(10);
 
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     // The benchmark's in-process servers would otherwise write one access line per request.
@@ -74,7 +76,31 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
              `parvis keys create --role admin --name <who>`"
         );
     }
-    let state = api::AppState::new(store.clone(), config.api());
+    let assistant = std::sync::Arc::new(
+        assistant::Assistant::open(store.clone(), &config.data_dir)
+            .await
+            .context("cannot start the assistant")?,
+    );
+    tracing::info!(
+        sheets = assistant.engine().sheet_count(),
+        passages = assistant.engine().passage_count(),
+        "assistant ready"
+    );
+    // Sheets ingested by another process (`parvis assistant ingest`) are picked up here.
+    let refresher = {
+        let assistant = assistant.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(ASSISTANT_REFRESH);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(error) = assistant.refresh().await {
+                    tracing::warn!(%error, "assistant refresh failed");
+                }
+            }
+        })
+    };
+    let state = api::AppState::with_assistant(store.clone(), config.api(), assistant);
     let app = api::router(state);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -96,6 +122,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         result = server => result.context("HTTP server")?,
         () = deadline => tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping"),
     }
+    refresher.abort();
     store.close().await;
     tracing::info!("Parvis stopped");
     Ok(())
