@@ -370,14 +370,15 @@ impl Engine {
     fn analyse(&self, question: &str, previous: Option<&str>) -> Analysed {
         let mut analyzer = self.analyzer.clone();
         let mut analysed = query::analyse(question, &self.lexicon, &self.vocabulary, &mut analyzer);
-        // A short follow-up ("et pour un mineur ?") borrows the previous question's terms.
+        // A short follow-up ("et pour un mineur ?") borrows the previous question's terms: the
+        // topic comes from there, the new facet from the follow-up.
         if let Some(previous) = previous
             && analysed.core.len() <= 4
         {
             let before = query::analyse(previous, &self.lexicon, &self.vocabulary, &mut analyzer);
             for (stem, weight) in before.terms {
                 if !analysed.terms.iter().any(|(s, _)| *s == stem) {
-                    analysed.terms.push((stem, weight * 0.6));
+                    analysed.terms.push((stem, weight));
                 }
             }
             for term in before.core {
