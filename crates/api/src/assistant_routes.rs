@@ -85,7 +85,7 @@ pub(crate) fn parse_mode(mode: Option<&str>, role: Role) -> Result<assistant::Mo
 pub(crate) fn citation_dto(citation: &assistant::Citation) -> CitationDto {
     let mut passage = citation.headings.join(" › ");
     if !passage.is_empty() {
-        passage.push_str("\n");
+        passage.push('\n');
     }
     passage.push_str(&citation.passage);
     CitationDto {

@@ -25,42 +25,91 @@ async fn app() -> TestApp {
     let store = testing::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new(store::Store::clone(&store));
-    let resident = keys.create("borne", Role::ResidentApp).await.unwrap().secret;
+    let resident = keys
+        .create("borne", Role::ResidentApp)
+        .await
+        .unwrap()
+        .secret;
     let agent = keys.create("guichet", Role::Agent).await.unwrap().secret;
-    let assistant = Arc::new(assistant::Assistant::open(store::Store::clone(&store), dir.path()).await.unwrap());
-    let app = api::router(AppState::with_assistant(store::Store::clone(&store), ApiConfig::default(), assistant));
-    TestApp { app, resident, agent, _store: store, _dir: dir }
+    let assistant = Arc::new(
+        assistant::Assistant::open(store::Store::clone(&store), dir.path())
+            .await
+            .unwrap(),
+    );
+    let app = api::router(AppState::with_assistant(
+        store::Store::clone(&store),
+        ApiConfig::default(),
+        assistant,
+    ));
+    TestApp {
+        app,
+        resident,
+        agent,
+        _store: store,
+        _dir: dir,
+    }
 }
 
-async fn post(app: &Router, path: &str, key: Option<&str>, body: &str) -> (StatusCode, String, String) {
+async fn post(
+    app: &Router,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (StatusCode, String, String) {
     let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
         request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
     }
-    let response = app.clone().oneshot(request.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let body = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
     (status, content_type, body)
 }
 
 #[tokio::test]
 async fn ask_answers_with_citations_and_a_conversation() {
     let t = app().await;
-    let (status, _, body) = post(&t.app, "/api/assistant/ask", Some(&t.resident), r#"{"question": "comment faire enlever un vieux canapé ?"}"#).await;
+    let (status, _, body) = post(
+        &t.app,
+        "/api/assistant/ask",
+        Some(&t.resident),
+        r#"{"question": "comment faire enlever un vieux canapé ?"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["abstained"], false, "{body}");
     assert_eq!(answer["citations"][0]["id"], "paris-encombrants");
-    assert!(answer["citations"][0]["url"].as_str().unwrap().starts_with("https://"));
+    assert!(
+        answer["citations"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
     assert!(answer["answer"].as_str().unwrap().contains("[1]"));
     assert_eq!(answer["lang"], "fr");
 
-    let follow_up = json!({"question": "et par téléphone ?", "conversation_id": answer["conversation_id"]}).to_string();
+    let follow_up =
+        json!({"question": "et par téléphone ?", "conversation_id": answer["conversation_id"]})
+            .to_string();
     let (status, _, body) = post(&t.app, "/api/assistant/ask", Some(&t.resident), &follow_up).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let second: Value = serde_json::from_str(&body).unwrap();
@@ -71,14 +120,46 @@ async fn ask_answers_with_citations_and_a_conversation() {
 async fn ask_rejects_bad_input_with_catalogue_errors() {
     let t = app().await;
     let cases = [
-        (r#"{"question": ""}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
-        (&*format!(r#"{{"question": "{}"}}"#, "a".repeat(10_000)), StatusCode::BAD_REQUEST, "invalid_parameter"),
-        (r#"{"question": "x", "lang": "de"}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
-        (r#"{"question": "x", "mode": "god"}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
-        (r#"{"question": "x", "mode": "agent"}"#, StatusCode::FORBIDDEN, "insufficient_role"),
-        (r#"{"question": "bonjour", "conversation_id": "nope"}"#, StatusCode::NOT_FOUND, "not_found"),
-        (r#"{"question": 3}"#, StatusCode::BAD_REQUEST, "invalid_parameter"),
-        (r#"{"question": "#, StatusCode::BAD_REQUEST, "malformed_json"),
+        (
+            r#"{"question": ""}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+        (
+            &*format!(r#"{{"question": "{}"}}"#, "a".repeat(10_000)),
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"question": "x", "lang": "de"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"question": "x", "mode": "god"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"question": "x", "mode": "agent"}"#,
+            StatusCode::FORBIDDEN,
+            "insufficient_role",
+        ),
+        (
+            r#"{"question": "bonjour", "conversation_id": "nope"}"#,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            r#"{"question": 3}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"question": "#,
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
     ];
     for (body, status, code) in cases {
         let (got, _, text) = post(&t.app, "/api/assistant/ask", Some(&t.resident), body).await;
@@ -101,10 +182,22 @@ async fn ask_rejects_bad_input_with_catalogue_errors() {
 #[tokio::test]
 async fn agent_mode_lists_sheet_ids_for_agents() {
     let t = app().await;
-    let (status, _, body) = post(&t.app, "/api/assistant/ask", Some(&t.agent), r#"{"question": "inscription sur les listes électorales", "mode": "agent"}"#).await;
+    let (status, _, body) = post(
+        &t.app,
+        "/api/assistant/ask",
+        Some(&t.agent),
+        r#"{"question": "inscription sur les listes électorales", "mode": "agent"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let answer: Value = serde_json::from_str(&body).unwrap();
-    assert!(answer["answer"].as_str().unwrap().contains("paris-listes-electorales"), "{body}");
+    assert!(
+        answer["answer"]
+            .as_str()
+            .unwrap()
+            .contains("paris-listes-electorales"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -117,12 +210,23 @@ async fn chat_completions_answer_like_openai() {
             {"role": "user", "content": "comment faire enlever un vieux canapé ?"}
         ]
     });
-    let (status, _, body) = post(&t.app, "/v1/chat/completions", Some(&t.resident), &request.to_string()).await;
+    let (status, _, body) = post(
+        &t.app,
+        "/v1/chat/completions",
+        Some(&t.resident),
+        &request.to_string(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let completion: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(completion["object"], "chat.completion");
     assert_eq!(completion["choices"][0]["message"]["role"], "assistant");
-    assert!(completion["choices"][0]["message"]["content"].as_str().unwrap().contains("encombrants"));
+    assert!(
+        completion["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("encombrants")
+    );
     assert_eq!(completion["choices"][0]["finish_reason"], "stop");
     assert!(completion["usage"]["total_tokens"].as_u64().unwrap() > 0);
 }
@@ -135,16 +239,32 @@ async fn chat_completions_stream_as_server_sent_events() {
         "stream": true,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "comment faire enlever un vieux canapé ?"}]}]
     });
-    let (status, content_type, body) = post(&t.app, "/v1/chat/completions", Some(&t.resident), &request.to_string()).await;
+    let (status, content_type, body) = post(
+        &t.app,
+        "/v1/chat/completions",
+        Some(&t.resident),
+        &request.to_string(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
-    let events: Vec<&str> = body.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let events: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
     assert_eq!(*events.last().unwrap(), "[DONE]");
     let mut text = String::new();
     for event in &events[..events.len() - 1] {
         let chunk: Value = serde_json::from_str(event).unwrap();
         assert_eq!(chunk["object"], "chat.completion.chunk");
-        text.push_str(chunk["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+        text.push_str(
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap_or(""),
+        );
     }
     assert!(text.contains("encombrants"), "{text}");
 }
@@ -163,7 +283,12 @@ async fn chat_errors_use_the_openai_shape() {
         let (got, _, text) = post(&t.app, "/v1/chat/completions", Some(&t.resident), &body).await;
         assert_eq!(got, status, "{body}: {text}");
         let error: Value = serde_json::from_str(&text).unwrap();
-        assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{text}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{text}"
+        );
         assert!(error["error"]["type"].is_string(), "{text}");
     }
     let (status, _, text) = post(&t.app, "/v1/chat/completions", None, "{}").await;
@@ -175,10 +300,19 @@ async fn chat_errors_use_the_openai_shape() {
 #[tokio::test]
 async fn models_are_listed() {
     let t = app().await;
-    let request = Request::get("/v1/models").header(header::AUTHORIZATION, format!("Bearer {}", t.resident)).body(Body::empty()).unwrap();
+    let request = Request::get("/v1/models")
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.resident))
+        .body(Body::empty())
+        .unwrap();
     let response = t.app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    let ids: Vec<&str> = body["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let ids: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["parvis-assistant", "parvis-assistant-agent"]);
 }

@@ -88,13 +88,13 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
                 engine.passage_count()
             );
         }
-        AssistantCommand::Eval(args) => evaluate(&assistant, &args)?,
+        AssistantCommand::Eval(args) => evaluate(&assistant, &args).await?,
     }
     store.close().await;
     Ok(())
 }
 
-fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
+async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.questions)
         .with_context(|| format!("cannot read {}", args.questions.display()))?;
     let questions = eval::read_questions(&text)
@@ -103,14 +103,20 @@ fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
     let engine = match args.threshold {
         Some(threshold) => {
             // The engine is shared; evaluate a different threshold on a rebuilt copy.
-            std::sync::Arc::new(rebuild_with_threshold(assistant, threshold)?)
+            let sheets = assistant.library().load_all().await?;
+            let sheets = sheets.into_iter().map(|s| s.sheet).collect();
+            std::sync::Arc::new(assistant::Engine::build(sheets, None)?.with_threshold(threshold))
         }
         None => engine,
     };
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message(format!("{} questions", questions.len()));
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
-    let (report, outcomes) = eval::evaluate(&engine, &questions);
+    let (report, outcomes) = {
+        let engine = engine.clone();
+        let questions = questions.clone();
+        tokio::task::spawn_blocking(move || eval::evaluate(&engine, &questions)).await?
+    };
     progress.finish_and_clear();
     if let Some(path) = &args.outcomes {
         let lines: Vec<String> = outcomes
@@ -179,7 +185,7 @@ fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
     if args.failures {
         println!("\nfailures:");
         for (outcome, question) in outcomes.iter().zip(&questions) {
-            let missed_retrieval = outcome.in_scope && !outcome.gold_rank.is_some_and(|r| r <= 5);
+            let missed_retrieval = outcome.in_scope && outcome.gold_rank.is_none_or(|r| r > 5);
             let abstained_wrongly = outcome.in_scope && outcome.abstained;
             let answered_oos = !outcome.in_scope && !outcome.abstained;
             if missed_retrieval || abstained_wrongly || answered_oos {
@@ -203,18 +209,6 @@ fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn rebuild_with_threshold(
-    assistant: &Assistant,
-    threshold: f32,
-) -> anyhow::Result<assistant::Engine> {
-    let runtime = tokio::runtime::Handle::current();
-    let sheets = tokio::task::block_in_place(|| runtime.block_on(assistant.library().load_all()))?;
-    Ok(
-        assistant::Engine::build(sheets.into_iter().map(|s| s.sheet).collect(), None)?
-            .with_threshold(threshold),
-    )
 }
 
 fn row(set: &str, report: &eval::EvalReport) -> Vec<String> {

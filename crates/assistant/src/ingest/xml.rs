@@ -182,12 +182,12 @@ pub fn parse(xml: &str, fallback_id: &str) -> Result<Sheet, ParseError> {
                 }
                 end_element(&mut builder, &stack, &name);
             }
-            Event::Empty(element) => {
-                if skip_depth.is_none() && element_name(&element) == "LienExterne" {
-                    // An empty link still names its target.
-                    if let Some(url) = attribute(&element, "URL") {
-                        builder.text.push_str(&format!(" ({url})"));
-                    }
+            // An empty link still names its target.
+            Event::Empty(element)
+                if skip_depth.is_none() && element_name(&element) == "LienExterne" =>
+            {
+                if let Some(url) = attribute(&element, "URL") {
+                    builder.text.push_str(&format!(" ({url})"));
                 }
             }
             Event::Text(text) => {
@@ -199,11 +199,9 @@ pub fn parse(xml: &str, fallback_id: &str) -> Result<Sheet, ParseError> {
                     .map_err(|e| ParseError::at_byte(xml, position, e.to_string()))?;
                 append_text(&mut builder, &text);
             }
-            Event::CData(text) => {
-                if skip_depth.is_none() {
-                    let text = String::from_utf8_lossy(&text).into_owned();
-                    append_text(&mut builder, &text);
-                }
+            Event::CData(text) if skip_depth.is_none() => {
+                let text = String::from_utf8_lossy(&text).into_owned();
+                append_text(&mut builder, &text);
             }
             Event::GeneralRef(reference) => {
                 if skip_depth.is_some() {
@@ -336,11 +334,7 @@ fn end_element(builder: &mut Builder, stack: &[String], name: &str) {
             let text = collapse_whitespace(&text);
             match name {
                 "dc:title" => builder.title = Some(text),
-                "dc:identifier" => {
-                    if builder.id.is_none() {
-                        builder.id = Some(text);
-                    }
-                }
+                "dc:identifier" if builder.id.is_none() => builder.id = Some(text),
                 "dc:date" => {
                     builder.date = Some(text.trim_start_matches("modified").trim().to_owned())
                 }
