@@ -133,4 +133,6 @@ pub enum BenchCommand {
     /// Load the HTTP server over loopback: /readyz and an authenticated write, on SQLite and
     /// PostgreSQL in one run.
     Http(crate::bench::http::HttpBenchArgs),
+    /// Answers per second and latency of the assistant over HTTP (ask and chat completions).
+    Assistant(crate::bench::assistant::AssistantBenchArgs),
 }

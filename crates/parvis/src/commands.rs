@@ -37,6 +37,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Http(args)) => crate::bench::http::run(&config, &args).await,
+        Command::Bench(BenchCommand::Assistant(args)) => {
+            crate::bench::assistant::run(&config, &args).await
+        }
         Command::Assistant(command) => crate::assistant_cmd::run(&config, command).await,
         Command::Ask(args) => crate::assistant_cmd::ask(&config, args).await,
     }

@@ -21,6 +21,7 @@ use serde_json::json;
 use store::{Store, StoreConfig};
 
 use crate::bench::load::{self, LoadReport, MakeRequest};
+use crate::bench::server::BenchServer;
 use crate::bench::{machine, markdown_table};
 use crate::config::Config;
 
@@ -213,7 +214,7 @@ async fn bench_backend(
         })
     };
 
-    let server = BenchServer::start(store_config.clone(), configured)?;
+    let server = BenchServer::start(store_config.clone(), configured, None)?;
     let report = measure(
         server.address,
         args,
@@ -281,7 +282,7 @@ async fn bench_backend(
         target: None,
     });
 
-    let server = BenchServer::start(store_config.clone(), uncached)?;
+    let server = BenchServer::start(store_config.clone(), uncached, None)?;
     let report = measure(
         server.address,
         args,
@@ -300,7 +301,7 @@ async fn bench_backend(
     Ok(())
 }
 
-async fn measure(
+pub(crate) async fn measure(
     address: SocketAddr,
     args: &HttpBenchArgs,
     label: &str,
@@ -322,84 +323,6 @@ async fn measure(
     .await;
     progress.finish_and_clear();
     report
-}
-
-/// The API server on a runtime of its own, counting the 201 answers it sends.
-struct BenchServer {
-    address: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-    created: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl BenchServer {
-    fn start(store_config: StoreConfig, config: api::ApiConfig) -> anyhow::Result<BenchServer> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let created = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let counter = created.clone();
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .thread_name("bench-server")
-            .enable_all()
-            .build()?;
-        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let store = match Store::open(&store_config).await {
-                    Ok(store) => {
-                        let _ = opened_tx.send(Ok(()));
-                        store
-                    }
-                    Err(error) => {
-                        let _ = opened_tx.send(Err(error.to_string()));
-                        return;
-                    }
-                };
-                let app = api::router(api::AppState::new(store.clone(), config)).layer(
-                    axum::middleware::map_response(move |response: axum::response::Response| {
-                        let counter = counter.clone();
-                        async move {
-                            if response.status() == axum::http::StatusCode::CREATED {
-                                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            }
-                            response
-                        }
-                    }),
-                );
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                store.close().await;
-            });
-        });
-        // A short blocking wait, once per server: the store is open before load starts.
-        opened_rx
-            .recv()
-            .map_err(|_| anyhow::anyhow!("the benchmark server thread stopped"))?
-            .map_err(|e| anyhow::anyhow!("the benchmark server cannot open the store: {e}"))?;
-        Ok(BenchServer {
-            address,
-            stop,
-            thread,
-            created,
-        })
-    }
-
-    fn created_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
-        self.created.clone()
-    }
-
-    fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.thread.join();
-    }
 }
 
 async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {

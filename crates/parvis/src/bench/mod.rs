@@ -1,8 +1,10 @@
 //! Benchmark commands. Each prints a table a person can read (Markdown, so a machine can parse
 //! it too), names the machine, and records its results in the store's `benchmark_runs`.
 
+pub mod assistant;
 pub mod http;
 pub mod load;
+pub mod server;
 
 /// The machine a benchmark ran on: host name, CPU model, logical cores.
 pub fn machine() -> String {
