@@ -197,6 +197,8 @@ pub struct Engine {
     n_passages: f32,
     doc_freq: HashMap<String, u64>,
     sheet_stems: Vec<SheetStems>,
+    /// The first passage (the introduction) of each sheet.
+    first_passage: Vec<usize>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -249,9 +251,13 @@ static OFF_LIMITS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Relative score above which a second passage of the best sheet joins the answer.
-const SECOND_PASSAGE_RATIO: f32 = 0.7;
+const SECOND_PASSAGE_RATIO: f32 = 0.5;
+/// Most passages of the best sheet in a resident answer.
+const MAX_PASSAGES: usize = 3;
 /// Most characters of passage text in a resident answer.
-const RESIDENT_BUDGET: usize = 1_100;
+const RESIDENT_BUDGET: usize = 1_800;
+/// Most characters taken from one passage (a first line always fits).
+const PASSAGE_BUDGET: usize = 700;
 
 impl Engine {
     /// Builds the engine over `sheets`, with its index on disk in `index_dir` (reused when it
@@ -329,7 +335,12 @@ impl Engine {
                 .0
                 .extend(passage.stems.iter().cloned());
         }
+        let mut first_passage = vec![usize::MAX; sheet_records.len()];
+        for (idx, passage) in passages.iter().enumerate().rev() {
+            first_passage[passage.sheet] = idx;
+        }
         Ok(Engine {
+            first_passage,
             sheet_stems,
             n_passages: passages.len().max(1) as f32,
             sheets: sheet_records,
@@ -612,10 +623,19 @@ impl Engine {
     fn resident_answer(&self, analysed: &Analysed, top: &SheetHit) -> (String, Vec<Citation>) {
         let (best, best_score) = top.passages[0];
         let mut chosen = vec![best];
-        if let Some((second, score)) = top.passages.get(1)
-            && *score >= SECOND_PASSAGE_RATIO * best_score
+        // The sheet's introduction sums it up: it follows the best passage.
+        if let Some(first) = self.first_passage.get(top.sheet).copied()
+            && first != best
         {
-            chosen.push(*second);
+            chosen.push(first);
+        }
+        for (other, score) in top.passages.iter().skip(1) {
+            if chosen.len() >= MAX_PASSAGES {
+                break;
+            }
+            if *score >= SECOND_PASSAGE_RATIO * best_score && !chosen.contains(other) {
+                chosen.push(*other);
+            }
         }
         let citations: Vec<Citation> = chosen
             .iter()
@@ -649,6 +669,8 @@ impl Engine {
             .join(" › ");
         let mut details = Vec::new();
         for (n, passage) in chosen.iter().enumerate() {
+            // Each passage gets its share, so that the introduction and the others are heard.
+            let mut used_here = 0usize;
             for line in self.passages[*passage].text.lines() {
                 // The lead sentence is already said: keep only the rest of its line.
                 let rest = match (&lead, n) {
@@ -661,10 +683,13 @@ impl Engine {
                 if line.is_empty() || line == "-" {
                     continue;
                 }
-                if used + line.len() > RESIDENT_BUDGET {
+                if used + line.len() > RESIDENT_BUDGET
+                    || (used_here > 0 && used_here + line.len() > PASSAGE_BUDGET)
+                {
                     break;
                 }
                 used += line.len();
+                used_here += line.len();
                 let line = line.trim_start_matches("- ");
                 details.push(format!("- {line} [{}]", n + 1));
             }
