@@ -43,6 +43,9 @@ pub struct EvalArgs {
     /// Write every question's outcome (signals included) as JSON lines to this file.
     #[arg(long, value_name = "FILE")]
     pub outcomes: Option<PathBuf>,
+    /// Do not record the figures in the store (they feed the algorithm register).
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,13 +91,32 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
                 engine.passage_count()
             );
         }
-        AssistantCommand::Eval(args) => evaluate(&assistant, &args).await?,
+        AssistantCommand::Eval(args) => {
+            let started_at = store::timestamp::now();
+            let report = evaluate(&assistant, &args).await?;
+            if !args.no_record {
+                let file = args
+                    .questions
+                    .file_name()
+                    .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+                store
+                    .record_run(&store::runs::BenchmarkRun {
+                        suite: format!("assistant-eval:{file}"),
+                        command: std::env::args().collect::<Vec<_>>().join(" "),
+                        machine: crate::bench::machine(),
+                        started_at,
+                        finished_at: store::timestamp::now(),
+                        results: serde_json::to_string(&report)?,
+                    })
+                    .await?;
+            }
+        }
     }
     store.close().await;
     Ok(())
 }
 
-async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> {
+async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval::EvalReport> {
     let text = std::fs::read_to_string(&args.questions)
         .with_context(|| format!("cannot read {}", args.questions.display()))?;
     let questions = eval::read_questions(&text)
@@ -128,7 +150,7 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> 
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
-        return Ok(());
+        return Ok(report);
     }
     println!(
         "assistant evaluation: {} ({} questions; {} sheets, {} passages; threshold {:.2})\n",
@@ -208,7 +230,7 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<()> 
             }
         }
     }
-    Ok(())
+    Ok(report)
 }
 
 fn row(set: &str, report: &eval::EvalReport) -> Vec<String> {
