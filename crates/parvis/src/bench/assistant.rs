@@ -35,8 +35,9 @@ const DEFAULT_QUESTIONS: &[&str] = &[
 
 #[derive(Debug, clap::Args)]
 pub struct AssistantBenchArgs {
-    /// Concurrent keep-alive connections.
-    #[arg(long, default_value_t = 32)]
+    /// Concurrent keep-alive connections (closed loop: beyond what the cores serve, more
+    /// connections add queueing to each answer's latency, not throughput).
+    #[arg(long, default_value_t = 8)]
     pub connections: usize,
     /// Measured seconds per row.
     #[arg(long, default_value_t = 10)]
