@@ -238,7 +238,9 @@ pub(crate) async fn chat_completions(
         .checked_sub(2)
         .map(|i| user_messages[i].clone());
     let first_turn = user_messages.len() == 1;
-    let engine = state.assistant()?.engine();
+    let service = state.assistant()?;
+    let vector = service.query_vector(&question).await;
+    let engine = service.engine();
     let answer = tokio::task::spawn_blocking(move || {
         engine.ask(&assistant::Question {
             text: &question,
@@ -246,6 +248,7 @@ pub(crate) async fn chat_completions(
             previous: previous.as_deref(),
             first_turn,
             lang: None,
+            vector: vector.as_deref(),
         })
     })
     .await

@@ -14,6 +14,7 @@ use regex::Regex;
 use tantivy::tokenizer::TextAnalyzer;
 
 use crate::claims::{self, Unsupported};
+use crate::dense::{DenseIndex, reciprocal_rank_fusion};
 use crate::index::{
     FieldWeights, IndexError, IndexedPassage, PassageIndex, french_analyzer, stems,
 };
@@ -158,6 +159,8 @@ pub struct Question<'a> {
     pub first_turn: bool,
     /// Answer in this language (detected from the question when `None`).
     pub lang: Option<Lang>,
+    /// The question's embedding, when a dense retriever is configured.
+    pub vector: Option<&'a [f32]>,
 }
 
 /// A retrieved sheet with its best passages.
@@ -179,6 +182,8 @@ struct SheetStems(HashSet<String>);
 
 struct PassageRecord {
     sheet: usize,
+    /// Position within its sheet.
+    seq: usize,
     headings: Vec<String>,
     text: String,
     stems: HashSet<String>,
@@ -199,6 +204,8 @@ pub struct Engine {
     sheet_stems: Vec<SheetStems>,
     /// The first passage (the introduction) of each sheet.
     first_passage: Vec<usize>,
+    /// Passage embeddings, when a dense retriever is configured.
+    dense: Option<DenseIndex>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -274,7 +281,7 @@ impl Engine {
             if sheet.id == CONTACT_SHEET {
                 contact = Some(sheet_idx);
             }
-            for passage in sheet.passages {
+            for (seq, passage) in sheet.passages.into_iter().enumerate() {
                 let all = format!(
                     "{}\n{}\n{}",
                     sheet.title,
@@ -283,6 +290,7 @@ impl Engine {
                 );
                 passages.push(PassageRecord {
                     sheet: sheet_idx,
+                    seq,
                     stems: stems(&mut analyzer, &all).into_iter().collect(),
                     headings: passage.headings,
                     text: passage.text,
@@ -340,6 +348,7 @@ impl Engine {
             first_passage[passage.sheet] = idx;
         }
         Ok(Engine {
+            dense: None,
             first_passage,
             sheet_stems,
             n_passages: passages.len().max(1) as f32,
@@ -402,12 +411,81 @@ impl Engine {
     }
 
     /// The best sheets for a question, best first.
-    pub fn retrieve(&self, question: &str, previous: Option<&str>) -> Vec<SheetHit> {
+    pub fn retrieve(
+        &self,
+        question: &str,
+        previous: Option<&str>,
+        vector: Option<&[f32]>,
+    ) -> Vec<SheetHit> {
         let analysed = self.analyse(question, previous);
-        self.retrieve_analysed(&analysed)
+        self.retrieve_analysed(&analysed, vector)
     }
 
-    fn retrieve_analysed(&self, analysed: &Analysed) -> Vec<SheetHit> {
+    /// Adds passage embeddings (aligned with [`Engine::passage_keys`]).
+    pub fn with_dense(mut self, vectors: Vec<Option<Vec<f32>>>) -> Engine {
+        self.dense = Some(DenseIndex::new(vectors));
+        self
+    }
+
+    /// (sheet id, position in sheet) of every passage, in the engine's order.
+    pub fn passage_keys(&self) -> Vec<(String, usize)> {
+        self.passages
+            .iter()
+            .map(|p| (self.sheets[p.sheet].id.clone(), p.seq))
+            .collect()
+    }
+
+    /// How many passages have an embedding.
+    pub fn embedded_passages(&self) -> usize {
+        self.dense.as_ref().map_or(0, DenseIndex::embedded)
+    }
+
+    fn retrieve_analysed(&self, analysed: &Analysed, vector: Option<&[f32]>) -> Vec<SheetHit> {
+        let sheets = self.lexical(analysed);
+        match (&self.dense, vector) {
+            (Some(dense), Some(vector)) if dense.embedded() > 0 => {
+                self.fuse(sheets, dense.search(vector, 100))
+            }
+            _ => sheets,
+        }
+    }
+
+    /// Reorders the lexical ranking of sheets by reciprocal-rank fusion with the dense one;
+    /// sheets only the dense retriever found join with their closest passages.
+    fn fuse(&self, lexical: Vec<SheetHit>, dense_passages: Vec<(usize, f32)>) -> Vec<SheetHit> {
+        let mut dense_sheets: Vec<usize> = Vec::new();
+        let mut dense_by_sheet: HashMap<usize, Vec<(usize, f32)>> = HashMap::new();
+        for (passage, score) in dense_passages {
+            let sheet = self.passages[passage].sheet;
+            if !dense_sheets.contains(&sheet) {
+                dense_sheets.push(sheet);
+            }
+            // Lexical scores drive confidence; a passage only the dense retriever found has none.
+            let _ = score;
+            dense_by_sheet
+                .entry(sheet)
+                .or_default()
+                .push((passage, 0.0));
+        }
+        let lexical_order: Vec<usize> = lexical.iter().map(|h| h.sheet).collect();
+        let fused = reciprocal_rank_fusion(&[lexical_order, dense_sheets], 60.0);
+        let mut by_sheet: HashMap<usize, SheetHit> =
+            lexical.into_iter().map(|h| (h.sheet, h)).collect();
+        fused
+            .into_iter()
+            .filter_map(|(sheet, _)| {
+                by_sheet.remove(&sheet).or_else(|| {
+                    dense_by_sheet.remove(&sheet).map(|passages| SheetHit {
+                        sheet,
+                        score: 0.0,
+                        passages,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    fn lexical(&self, analysed: &Analysed) -> Vec<SheetHit> {
         let hits = match self
             .index
             .search(&analysed.terms, FieldWeights::default(), 200)
@@ -548,7 +626,7 @@ impl Engine {
                 question.first_turn,
             );
         }
-        let hits = self.retrieve_analysed(&analysed);
+        let hits = self.retrieve_analysed(&analysed, question.vector);
         let signals = self.signals(&analysed, &hits);
         let Some(top) = hits.first() else {
             return self.abstain(

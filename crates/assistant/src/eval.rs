@@ -68,9 +68,14 @@ pub struct QuestionOutcome {
 }
 
 /// Runs every question through retrieval and answering.
-pub fn evaluate(engine: &Engine, questions: &[EvalQuestion]) -> (EvalReport, Vec<QuestionOutcome>) {
+pub fn evaluate(
+    engine: &Engine,
+    questions: &[EvalQuestion],
+    vectors: Option<&[Vec<f32>]>,
+) -> (EvalReport, Vec<QuestionOutcome>) {
     let mut outcomes = Vec::with_capacity(questions.len());
-    for question in questions {
+    for (idx, question) in questions.iter().enumerate() {
+        let vector = vectors.and_then(|v| v.get(idx)).map(Vec::as_slice);
         let started = Instant::now();
         let answer = engine.ask(&Question {
             text: &question.question,
@@ -78,9 +83,10 @@ pub fn evaluate(engine: &Engine, questions: &[EvalQuestion]) -> (EvalReport, Vec
             previous: None,
             first_turn: false,
             lang: None,
+            vector,
         });
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
-        let hits = engine.retrieve(&question.question, None);
+        let hits = engine.retrieve(&question.question, None, vector);
         let top_ids: Vec<String> = hits
             .iter()
             .take(10)

@@ -10,6 +10,7 @@
 //! - The assistant crate knows nothing of HTTP; the API and the CLI call it.
 
 pub mod claims;
+pub mod dense;
 pub mod engine;
 pub mod eval;
 pub mod index;

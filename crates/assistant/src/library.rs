@@ -44,6 +44,10 @@ impl Library {
         Library { store }
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Writes the sheets read from `scope` (files and folders, as given to the reader, with
     /// `source` names from `source_of`), replacing changed ones and deleting those of the scope
     /// that are gone. One transaction: all of it is committed or none.

@@ -2,12 +2,14 @@
 //! sheets kept in sync), the engine over its current snapshot (rebuilt when the store's
 //! generation changes), and conversations.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use include_dir::{Dir, include_dir};
 use store::{Row, Store, StoreError};
 
+use crate::dense::{self, DenseError, EmbedKind, Embedder};
 use crate::engine::{Answer, Engine, Mode, Question};
 use crate::index::IndexError;
 use crate::ingest::{self, ReadOutcome};
@@ -22,6 +24,10 @@ pub const BUILTIN_SOURCE: &str = "builtin:knowledge/paris";
 
 /// Longest question accepted, in characters.
 pub const MAX_QUESTION_CHARS: usize = 2_000;
+/// Passages per request to the embedding service.
+const EMBED_BATCH: usize = 16;
+/// Characters of a passage (with its title and headings) sent to the embedding service.
+const EMBED_CHARS: usize = 1_200;
 /// Turns of a conversation kept for follow-up questions.
 const KEPT_TURNS: i64 = 6;
 
@@ -38,6 +44,8 @@ pub enum AssistantError {
     Index(#[from] IndexError),
     #[error("cannot read {0}")]
     Path(String),
+    #[error(transparent)]
+    Embeddings(#[from] DenseError),
     #[error("the engine task failed: {0}")]
     Task(String),
 }
@@ -63,7 +71,10 @@ pub struct Assistant {
     store: Store,
     library: Library,
     index_dir: PathBuf,
-    engine: RwLock<(i64, Arc<Engine>)>,
+    /// The engine and what it was built from: the store's generation and how many passage
+    /// embeddings it holds.
+    engine: RwLock<(i64, usize, Arc<Engine>)>,
+    embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl std::fmt::Debug for Assistant {
@@ -95,6 +106,16 @@ impl Assistant {
     /// Opens the assistant over `store`: brings the built-in sheets up to date, then builds (or
     /// reuses) the index in `data_dir/assistant-index`.
     pub async fn open(store: Store, data_dir: &Path) -> Result<Assistant, AssistantError> {
+        Assistant::open_with(store, data_dir, None).await
+    }
+
+    /// Opens the assistant with an optional dense retriever (embeddings already stored are
+    /// used at once; missing ones are computed by [`Assistant::embed_missing`]).
+    pub async fn open_with(
+        store: Store,
+        data_dir: &Path,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Assistant, AssistantError> {
         let library = Library::new(store.clone());
         let report = sync_builtin(&library).await?;
         if report.added + report.updated + report.removed > 0 {
@@ -109,18 +130,19 @@ impl Assistant {
             tracing::error!(%rejected, "built-in sheet rejected");
         }
         let index_dir = data_dir.join("assistant-index");
-        let (generation, engine) = build_engine(&library, &index_dir).await?;
+        let (generation, engine) = build_engine(&library, &index_dir, embedder.as_deref()).await?;
         Ok(Assistant {
             store,
             library,
             index_dir,
-            engine: RwLock::new((generation, Arc::new(engine))),
+            engine: RwLock::new((generation, engine.embedded_passages(), Arc::new(engine))),
+            embedder,
         })
     }
 
     /// The engine over the current snapshot.
     pub fn engine(&self) -> Arc<Engine> {
-        self.engine.read().expect("engine lock").1.clone()
+        self.engine.read().expect("engine lock").2.clone()
     }
 
     pub fn library(&self) -> &Library {
@@ -130,13 +152,96 @@ impl Assistant {
     /// Rebuilds the engine if the knowledge base changed since it was built; true if it did.
     pub async fn refresh(&self) -> Result<bool, AssistantError> {
         let current = self.library.generation().await?;
-        if self.engine.read().expect("engine lock").0 == current {
-            return Ok(false);
+        let stored_vectors = match &self.embedder {
+            Some(embedder) => count_embeddings(&self.store, embedder.model()).await?,
+            None => 0,
+        };
+        {
+            let engine = self.engine.read().expect("engine lock");
+            if engine.0 == current && engine.1 == stored_vectors {
+                return Ok(false);
+            }
         }
-        let (generation, engine) = build_engine(&self.library, &self.index_dir).await?;
-        *self.engine.write().expect("engine lock") = (generation, Arc::new(engine));
-        tracing::info!(generation, "assistant index rebuilt");
+        let (generation, engine) =
+            build_engine(&self.library, &self.index_dir, self.embedder.as_deref()).await?;
+        let embedded = engine.embedded_passages();
+        *self.engine.write().expect("engine lock") = (generation, embedded, Arc::new(engine));
+        tracing::info!(generation, embedded, "assistant engine rebuilt");
         Ok(true)
+    }
+
+    /// Embeds up to `limit` passages that have no vector yet for the configured model and
+    /// stores them; returns how many it embedded (0 without a dense retriever).
+    pub async fn embed_missing(&self, limit: usize) -> Result<usize, AssistantError> {
+        let Some(embedder) = &self.embedder else {
+            return Ok(0);
+        };
+        let rows = store::query(
+            "SELECT p.sheet_id, p.seq, s.title, p.headings, p.text FROM assistant_passages p \
+             JOIN assistant_sheets s ON s.id = p.sheet_id \
+             WHERE NOT EXISTS (SELECT 1 FROM assistant_embeddings e \
+                               WHERE e.sheet_id = p.sheet_id AND e.seq = p.seq AND e.model = $1) \
+             ORDER BY p.sheet_id, p.seq LIMIT $2",
+        )
+        .bind(embedder.model())
+        .bind(limit as i64)
+        .fetch_all(self.store.reader())
+        .await
+        .map_err(StoreError::from)?;
+        let mut done = 0;
+        for batch in rows.chunks(EMBED_BATCH) {
+            let mut keys = Vec::with_capacity(batch.len());
+            let mut texts = Vec::with_capacity(batch.len());
+            for row in batch {
+                let sheet_id: String = row.try_get(0).map_err(StoreError::from)?;
+                let seq: i64 = row.try_get(1).map_err(StoreError::from)?;
+                let title: String = row.try_get(2).map_err(StoreError::from)?;
+                let headings: String = row.try_get(3).map_err(StoreError::from)?;
+                let text: String = row.try_get(4).map_err(StoreError::from)?;
+                let headings = headings
+                    .split('\u{1f}')
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join(" › ");
+                let passage: String = format!("{title} › {headings}\n{text}")
+                    .chars()
+                    .take(EMBED_CHARS)
+                    .collect();
+                keys.push((sheet_id, seq));
+                texts.push(passage);
+            }
+            let vectors = embedder.embed(&texts, EmbedKind::Passage).await?;
+            let mut tx = self.store.begin().await?;
+            for ((sheet_id, seq), vector) in keys.iter().zip(&vectors) {
+                store::query("INSERT INTO assistant_embeddings (sheet_id, seq, model, vector) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(sheet_id)
+                    .bind(*seq)
+                    .bind(embedder.model())
+                    .bind(dense::to_bytes(vector))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+            done += batch.len();
+        }
+        Ok(done)
+    }
+
+    /// The question's embedding, when a dense retriever is configured and answers; a failing
+    /// embedding service degrades to lexical retrieval, it does not fail the question.
+    pub async fn query_vector(&self, question: &str) -> Option<Vec<f32>> {
+        let embedder = self.embedder.as_ref()?;
+        match embedder
+            .embed(&[question.to_owned()], EmbedKind::Query)
+            .await
+        {
+            Ok(mut vectors) => vectors.pop(),
+            Err(error) => {
+                tracing::warn!(%error, "embedding service unavailable; lexical retrieval only");
+                None
+            }
+        }
     }
 
     /// Ingests files and folders, then refreshes the engine.
@@ -167,6 +272,7 @@ impl Assistant {
             }
             None => (uuid::Uuid::new_v4().to_string(), None, 0),
         };
+        let vector = self.query_vector(question).await;
         let engine = self.engine();
         let question_text = question.to_owned();
         let previous_for_engine = previous.clone();
@@ -179,6 +285,7 @@ impl Assistant {
                 previous: previous_for_engine.as_deref(),
                 first_turn: turns == 0,
                 lang,
+                vector: vector.as_deref(),
             })
         })
         .await
@@ -321,6 +428,7 @@ pub async fn ingest_paths(
 async fn build_engine(
     library: &Library,
     index_dir: &Path,
+    embedder: Option<&dyn Embedder>,
 ) -> Result<(i64, Engine), AssistantError> {
     let generation = library.generation().await?;
     let sheets = library
@@ -334,5 +442,35 @@ async fn build_engine(
         tokio::task::spawn_blocking(move || Engine::build(sheets, Some((&index_dir, generation))))
             .await
             .map_err(|e| AssistantError::Task(e.to_string()))??;
-    Ok((generation, engine))
+    let Some(embedder) = embedder else {
+        return Ok((generation, engine));
+    };
+    let rows =
+        store::query("SELECT sheet_id, seq, vector FROM assistant_embeddings WHERE model = $1")
+            .bind(embedder.model())
+            .fetch_all(library.store().reader())
+            .await
+            .map_err(StoreError::from)?;
+    let mut stored: HashMap<(String, i64), Vec<f32>> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let sheet_id: String = row.try_get(0).map_err(StoreError::from)?;
+        let seq: i64 = row.try_get(1).map_err(StoreError::from)?;
+        let bytes: Vec<u8> = row.try_get(2).map_err(StoreError::from)?;
+        stored.insert((sheet_id, seq), dense::from_bytes(&bytes));
+    }
+    let vectors = engine
+        .passage_keys()
+        .into_iter()
+        .map(|(sheet_id, seq)| stored.remove(&(sheet_id, seq as i64)))
+        .collect();
+    Ok((generation, engine.with_dense(vectors)))
+}
+
+async fn count_embeddings(store: &Store, model: &str) -> Result<usize, StoreError> {
+    let row = store::query("SELECT COUNT(*) FROM assistant_embeddings WHERE model = $1")
+        .bind(model)
+        .fetch_one(store.reader())
+        .await?;
+    let n: i64 = row.try_get(0)?;
+    Ok(n as usize)
 }

@@ -21,6 +21,8 @@ pub enum AssistantCommand {
     },
     /// Evaluate on a question file (JSON lines) against what is ingested.
     Eval(EvalArgs),
+    /// Embed every passage that has no vector yet (needs assistant.embeddings_url).
+    Embed,
 }
 
 #[derive(Debug, Args)]
@@ -63,7 +65,8 @@ pub struct AskArgs {
 
 async fn open(config: &Config) -> anyhow::Result<(store::Store, Assistant)> {
     let store = crate::commands::open_migrated_store(config).await?;
-    let assistant = Assistant::open(store.clone(), &config.data_dir).await?;
+    let assistant =
+        Assistant::open_with(store.clone(), &config.data_dir, config.embedder()?).await?;
     Ok((store, assistant))
 }
 
@@ -89,6 +92,35 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
                 "knowledge base: {} sheets, {} passages",
                 engine.sheet_count(),
                 engine.passage_count()
+            );
+        }
+        AssistantCommand::Embed => {
+            let engine = assistant.engine();
+            anyhow::ensure!(
+                config.embedder()?.is_some(),
+                "no dense retriever: set assistant.embeddings_url and assistant.embeddings_model"
+            );
+            let missing = engine.passage_count() - engine.embedded_passages();
+            let progress = indicatif::ProgressBar::new(missing as u64);
+            progress.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} passages embedded, {eta} left",
+                )
+                .expect("a valid template"),
+            );
+            loop {
+                let done = assistant.embed_missing(64).await?;
+                if done == 0 {
+                    break;
+                }
+                progress.inc(done as u64);
+            }
+            progress.finish();
+            assistant.refresh().await?;
+            println!(
+                "{} of {} passages embedded",
+                assistant.engine().embedded_passages(),
+                assistant.engine().passage_count()
             );
         }
         AssistantCommand::Eval(args) => {
@@ -134,10 +166,24 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message(format!("{} questions", questions.len()));
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
+    // With a dense retriever, the questions are embedded first (their latency is not counted).
+    let mut vectors = Vec::new();
+    if engine.embedded_passages() > 0 {
+        for question in &questions {
+            match assistant.query_vector(&question.question).await {
+                Some(vector) => vectors.push(vector),
+                None => anyhow::bail!("the embedding service did not answer"),
+            }
+        }
+    }
     let (report, outcomes) = {
         let engine = engine.clone();
         let questions = questions.clone();
-        tokio::task::spawn_blocking(move || eval::evaluate(&engine, &questions)).await?
+        tokio::task::spawn_blocking(move || {
+            let vectors = (!vectors.is_empty()).then_some(vectors.as_slice());
+            eval::evaluate(&engine, &questions, vectors)
+        })
+        .await?
     };
     progress.finish_and_clear();
     if let Some(path) = &args.outcomes {
@@ -153,11 +199,12 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
         return Ok(report);
     }
     println!(
-        "assistant evaluation: {} ({} questions; {} sheets, {} passages; threshold {:.2})\n",
+        "assistant evaluation: {} ({} questions; {} sheets, {} passages, {} embedded; threshold {:.2})\n",
         args.questions.display(),
         report.n,
         engine.sheet_count(),
         engine.passage_count(),
+        engine.embedded_passages(),
         engine.threshold()
     );
     let mut rows = vec![row("all", &report)];

@@ -80,7 +80,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         );
     }
     let assistant = std::sync::Arc::new(
-        assistant::Assistant::open(store.clone(), &config.data_dir)
+        assistant::Assistant::open_with(store.clone(), &config.data_dir, config.embedder()?)
             .await
             .context("cannot start the assistant")?,
     );
@@ -97,6 +97,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
+                // Passages without a vector are embedded progressively, a batch per tick.
+                if let Err(error) = assistant.embed_missing(64).await {
+                    tracing::warn!(%error, "embedding passages failed");
+                }
                 if let Err(error) = assistant.refresh().await {
                     tracing::warn!(%error, "assistant refresh failed");
                 }

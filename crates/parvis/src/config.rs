@@ -31,6 +31,19 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    pub assistant: AssistantConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssistantConfig {
+    /// Optional dense retriever: an OpenAI-compatible embeddings endpoint (base URL ending in
+    /// /v1); absent, retrieval is lexical only.
+    pub embeddings_url: Option<String>,
+    /// The embedding model to ask for.
+    pub embeddings_model: Option<String>,
+    /// Bearer key for the embeddings endpoint (prefer PARVIS_ASSISTANT__EMBEDDINGS_API_KEY).
+    pub embeddings_api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +84,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            assistant: AssistantConfig::default(),
         }
     }
 }
@@ -183,6 +197,22 @@ impl Config {
         if self.http.readiness_cache_ms > 60_000 {
             problems.push("http.readiness_cache_ms must be at most 60000".into());
         }
+        if let Some(url) = &self.assistant.embeddings_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push("assistant.embeddings_url must be an http(s) URL".into());
+            }
+            if self
+                .assistant
+                .embeddings_model
+                .as_deref()
+                .unwrap_or("")
+                .is_empty()
+            {
+                problems.push(
+                    "assistant.embeddings_model is required with assistant.embeddings_url".into(),
+                );
+            }
+        }
         if let Err(e) = self.log.format.parse::<LogFormat>() {
             problems.push(format!("log.format: {e}"));
         }
@@ -217,10 +247,31 @@ impl Config {
         self.log.format.parse().unwrap_or_default()
     }
 
+    /// The dense retriever, when one is configured.
+    pub fn embedder(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<dyn assistant::dense::Embedder>>> {
+        let (Some(url), Some(model)) = (
+            &self.assistant.embeddings_url,
+            &self.assistant.embeddings_model,
+        ) else {
+            return Ok(None);
+        };
+        let embedder = assistant::dense::OpenAiEmbedder::new(assistant::dense::EmbeddingsConfig {
+            url: url.clone(),
+            model: model.clone(),
+            api_key: self.assistant.embeddings_api_key.clone(),
+        })?;
+        Ok(Some(std::sync::Arc::new(embedder)))
+    }
+
     /// The effective configuration as TOML, with any database password hidden.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = shown.database_url.as_deref().map(store::redact_url);
+        if shown.assistant.embeddings_api_key.is_some() {
+            shown.assistant.embeddings_api_key = Some("***".into());
+        }
         toml::to_string_pretty(&shown).context("configuration to TOML")
     }
 }
