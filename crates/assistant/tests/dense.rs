@@ -67,16 +67,18 @@ fn embedder(url: String) -> Arc<dyn assistant::dense::Embedder> {
 
 #[tokio::test]
 async fn passages_are_embedded_stored_and_fused() {
-    let store = testing::sqlite().await;
-    let dir = tempfile::tempdir().unwrap();
     let url = serve_embeddings().await;
-    let assistant = Assistant::open_with(
-        store::Store::clone(&store),
-        dir.path(),
-        Some(embedder(url.clone())),
-    )
-    .await
-    .unwrap();
+    for store in testing::backends().await {
+        embedded_stored_and_fused(&store, &url).await;
+    }
+}
+
+async fn embedded_stored_and_fused(store: &store::Store, url: &str) {
+    let url = url.to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let assistant = Assistant::open_with(store.clone(), dir.path(), Some(embedder(url.clone())))
+        .await
+        .unwrap();
     assert_eq!(assistant.engine().embedded_passages(), 0);
     let mut embedded = 0;
     loop {
@@ -97,10 +99,9 @@ async fn passages_are_embedded_stored_and_fused() {
     );
 
     // Reopening reads the stored vectors: nothing left to embed.
-    let reopened =
-        Assistant::open_with(store::Store::clone(&store), dir.path(), Some(embedder(url)))
-            .await
-            .unwrap();
+    let reopened = Assistant::open_with(store.clone(), dir.path(), Some(embedder(url)))
+        .await
+        .unwrap();
     assert_eq!(
         reopened.engine().embedded_passages(),
         reopened.engine().passage_count()
@@ -126,7 +127,7 @@ async fn an_unreachable_embedding_service_degrades_to_lexical_retrieval() {
     let store = testing::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let assistant = Assistant::open_with(
-        store::Store::clone(&store),
+        store.clone(),
         dir.path(),
         Some(embedder("http://127.0.0.1:9/v1".into())),
     )
