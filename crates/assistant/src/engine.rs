@@ -602,29 +602,13 @@ impl Engine {
         let folded = query::folded(question.text);
         let analysed = self.analyse(question.text, question.previous);
         let lang = question.lang.unwrap_or(analysed.lang);
-        if MANIPULATION.is_match(&folded) {
-            return self.abstain(
-                Abstention::Manipulation,
-                lang,
-                Signals::default(),
-                question.first_turn,
-            );
-        }
-        if OFF_LIMITS.is_match(&folded) {
-            return self.abstain(
-                Abstention::OffLimits,
-                lang,
-                Signals::default(),
-                question.first_turn,
-            );
-        }
-        if PERSONAL_ADVICE.is_match(&folded) {
-            return self.abstain(
-                Abstention::PersonalAdvice,
-                lang,
-                Signals::default(),
-                question.first_turn,
-            );
+        let rules: [(&Regex, Abstention); 3] = [
+            (&MANIPULATION, Abstention::Manipulation),
+            (&OFF_LIMITS, Abstention::OffLimits),
+            (&PERSONAL_ADVICE, Abstention::PersonalAdvice),
+        ];
+        if let Some((_, reason)) = rules.iter().find(|(rule, _)| rule.is_match(&folded)) {
+            return self.abstain(*reason, lang, Signals::default(), question.first_turn);
         }
         let hits = self.retrieve_analysed(&analysed, question.vector);
         let signals = self.signals(&analysed, &hits);

@@ -131,16 +131,14 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
                     .questions
                     .file_name()
                     .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-                store
-                    .record_run(&store::runs::BenchmarkRun {
-                        suite: format!("assistant-eval:{file}"),
-                        command: std::env::args().collect::<Vec<_>>().join(" "),
-                        machine: crate::bench::machine(),
-                        started_at,
-                        finished_at: store::timestamp::now(),
-                        results: serde_json::to_string(&report)?,
-                    })
-                    .await?;
+                crate::bench::record(
+                    config,
+                    format!("assistant-eval:{file}"),
+                    crate::bench::machine(),
+                    started_at,
+                    serde_json::to_string(&report)?,
+                )
+                .await?;
             }
         }
     }

@@ -197,18 +197,14 @@ pub async fn run(config: &Config, args: &AssistantBenchArgs) -> anyhow::Result<(
                 "p50_ms": report.percentile_ms(50.0), "p99_ms": report.percentile_ms(99.0), "target_met": met,
             })).collect::<Vec<_>>(),
         });
-        let store = crate::commands::open_migrated_store(config).await?;
-        let id = store
-            .record_run(&store::runs::BenchmarkRun {
-                suite: "assistant-throughput".into(),
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-                machine,
-                started_at,
-                finished_at: store::timestamp::now(),
-                results: results.to_string(),
-            })
-            .await?;
-        store.close().await;
+        let id = crate::bench::record(
+            config,
+            "assistant-throughput".into(),
+            machine,
+            started_at,
+            results.to_string(),
+        )
+        .await?;
         println!("\nrecorded as benchmark run {id}");
     }
     Ok(())

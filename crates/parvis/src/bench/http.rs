@@ -158,18 +158,14 @@ pub async fn run(config: &Config, args: &HttpBenchArgs) -> anyhow::Result<()> {
                 "target_met": row.target,
             })).collect::<Vec<_>>(),
         });
-        let store = crate::commands::open_migrated_store(config).await?;
-        let id = store
-            .record_run(&store::runs::BenchmarkRun {
-                suite: "http".into(),
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-                machine,
-                started_at,
-                finished_at: store::timestamp::now(),
-                results: results.to_string(),
-            })
-            .await?;
-        store.close().await;
+        let id = crate::bench::record(
+            config,
+            "http".into(),
+            machine,
+            started_at,
+            results.to_string(),
+        )
+        .await?;
         println!(
             "\nrecorded as benchmark run {id} in {}",
             config.store()?.describe()

@@ -24,6 +24,30 @@ pub fn machine() -> String {
     format!("{host} ({cpu}, {cores} cores)")
 }
 
+/// Records a finished run in the configured store, with the command line that produced it;
+/// returns the run's id.
+pub async fn record(
+    config: &crate::config::Config,
+    suite: String,
+    machine: String,
+    started_at: String,
+    results: String,
+) -> anyhow::Result<i64> {
+    let store = crate::commands::open_migrated_store(config).await?;
+    let id = store
+        .record_run(&store::runs::BenchmarkRun {
+            suite,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            machine,
+            started_at,
+            finished_at: store::timestamp::now(),
+            results,
+        })
+        .await?;
+    store.close().await;
+    Ok(id)
+}
+
 /// A Markdown table with aligned columns.
 pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
