@@ -32,7 +32,8 @@ pub fn read_questions(text: &str) -> Result<Vec<EvalQuestion>, String> {
         .collect()
 }
 
-/// The figures, with exactly the keys the evaluation format names.
+/// The figures, with exactly the keys the evaluation format names. `answer_contains` is `NaN`
+/// (JSON `null`) when no answered question names a gold fact.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct EvalReport {
     pub n: usize,
@@ -174,10 +175,14 @@ pub fn summarise(outcomes: &[QuestionOutcome]) -> EvalReport {
                 .sum::<f64>()
                 / in_scope.len() as f64
         },
-        answer_contains: share(
-            answered.iter().filter(|o| o.contains_gold_fact).count(),
-            answered.len(),
-        ),
+        answer_contains: if answered.is_empty() {
+            f64::NAN
+        } else {
+            share(
+                answered.iter().filter(|o| o.contains_gold_fact).count(),
+                answered.len(),
+            )
+        },
         abstain_in_scope: share(
             in_scope.iter().filter(|o| o.abstained).count(),
             in_scope.len(),

@@ -285,7 +285,11 @@ fn row(set: &str, report: &eval::EvalReport) -> Vec<String> {
         format!("{:.3}", report.recall_at_1),
         format!("{:.3}", report.recall_at_5),
         format!("{:.3}", report.mrr),
-        format!("{:.3}", report.answer_contains),
+        if report.answer_contains.is_nan() {
+            "n/a".into()
+        } else {
+            format!("{:.3}", report.answer_contains)
+        },
         format!("{:.3}", report.abstain_in_scope),
         format!("{:.3}", report.abstain_out_of_scope),
         report.unsupported_claims.to_string(),
