@@ -176,6 +176,12 @@ impl DenseIndex {
         self.vectors.iter().filter(|v| v.is_some()).count()
     }
 
+    /// The cosine between a passage and `query`, if the passage has a vector.
+    pub fn similarity(&self, passage: usize, query: &[f32]) -> Option<f32> {
+        let vector = self.vectors.get(passage)?.as_ref()?;
+        (vector.len() == query.len()).then(|| vector.iter().zip(query).map(|(a, b)| a * b).sum())
+    }
+
     /// The passages closest to `query` (cosine; vectors are unit length), best first.
     pub fn search(&self, query: &[f32], limit: usize) -> Vec<(usize, f32)> {
         let mut scored: Vec<(usize, f32)> = self
