@@ -238,21 +238,11 @@ pub(crate) async fn chat_completions(
         .checked_sub(2)
         .map(|i| user_messages[i].clone());
     let first_turn = user_messages.len() == 1;
-    let service = state.assistant()?;
-    let vector = service.query_vector(&question).await;
-    let engine = service.engine();
-    let answer = tokio::task::spawn_blocking(move || {
-        engine.ask(&assistant::Question {
-            text: &question,
-            mode,
-            previous: previous.as_deref(),
-            first_turn,
-            lang: None,
-            vector: vector.as_deref(),
-        })
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    let answer = state
+        .assistant()?
+        .respond(&question, mode, previous.as_deref(), first_turn, None)
+        .await
+        .map_err(ApiError::from)?;
 
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = now_secs();

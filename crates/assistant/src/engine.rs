@@ -168,6 +168,8 @@ pub struct Answer {
     pub signals: Signals,
     pub abstained: Option<Abstention>,
     pub lang: Lang,
+    /// Whether a generative model wrote the text (from the cited passages, checked).
+    pub generated: bool,
     /// Claims of the answer no cited passage supports (always empty for extractive answers;
     /// the check is what makes sure).
     pub unsupported: Vec<Unsupported>,
@@ -913,6 +915,22 @@ impl Engine {
         (format!("{intro}\n{}\n", lines.join("\n")), vec![citation])
     }
 
+    /// The same answer with another body (a generated draft that passed its checks): the
+    /// disclosure, sources and grounding check are applied again.
+    pub fn with_body(&self, answer: Answer, body: String, first_turn: bool) -> Answer {
+        let mut rewritten = self.finish(
+            body + "\n",
+            answer.citations,
+            answer.signals,
+            answer.abstained,
+            answer.lang,
+            first_turn,
+        );
+        rewritten.confidence = answer.confidence;
+        rewritten.generated = true;
+        rewritten
+    }
+
     fn finish(
         &self,
         body: String,
@@ -985,6 +1003,7 @@ impl Engine {
             signals,
             abstained,
             lang,
+            generated: false,
             unsupported,
         }
     }

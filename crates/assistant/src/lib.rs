@@ -13,6 +13,7 @@ pub mod claims;
 pub mod dense;
 pub mod engine;
 pub mod eval;
+pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod library;

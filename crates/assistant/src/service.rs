@@ -11,6 +11,7 @@ use store::{Row, Store, StoreError};
 
 use crate::dense::{self, DenseError, EmbedKind, Embedder};
 use crate::engine::{Answer, Engine, Mode, Question};
+use crate::generate::Generator;
 use crate::index::IndexError;
 use crate::ingest::{self, ReadOutcome};
 use crate::library::{IngestReport, Library};
@@ -75,6 +76,7 @@ pub struct Assistant {
     /// embeddings it holds.
     engine: RwLock<(i64, usize, Arc<Engine>)>,
     embedder: Option<Arc<dyn Embedder>>,
+    generator: Option<Generator>,
 }
 
 impl std::fmt::Debug for Assistant {
@@ -137,7 +139,61 @@ impl Assistant {
             index_dir,
             engine: RwLock::new((generation, engine.embedded_passages(), Arc::new(engine))),
             embedder,
+            generator: None,
         })
+    }
+
+    /// Turns on the optional generative mode.
+    pub fn with_generator(mut self, generator: Option<Generator>) -> Assistant {
+        self.generator = generator;
+        self
+    }
+
+    /// Answers one question (no conversation bookkeeping): dense vector if configured, the
+    /// engine, then the generative rewrite if configured and its draft passes its checks.
+    pub async fn respond(
+        &self,
+        text: &str,
+        mode: Mode,
+        previous: Option<&str>,
+        first_turn: bool,
+        lang: Option<Lang>,
+    ) -> Result<Answer, AssistantError> {
+        let vector = self.query_vector(text).await;
+        let engine = self.engine();
+        let question_text = text.to_owned();
+        let previous_text = previous.map(str::to_owned);
+        let answer = {
+            let engine = engine.clone();
+            tokio::task::spawn_blocking(move || {
+                engine.ask(&Question {
+                    text: &question_text,
+                    mode,
+                    previous: previous_text.as_deref(),
+                    first_turn,
+                    lang,
+                    vector: vector.as_deref(),
+                })
+            })
+            .await
+            .map_err(|e| AssistantError::Task(e.to_string()))?
+        };
+        let Some(generator) = &self.generator else {
+            return Ok(answer);
+        };
+        if answer.abstained.is_some() || answer.citations.is_empty() {
+            return Ok(answer);
+        }
+        match generator
+            .rewrite(text, answer.lang, &answer.citations)
+            .await
+        {
+            Ok(draft) => Ok(engine.with_body(answer, draft, first_turn)),
+            Err(reason) => {
+                tracing::warn!(%reason, "generated draft not served; extractive answer instead");
+                Ok(answer)
+            }
+        }
     }
 
     /// The engine over the current snapshot.
@@ -272,24 +328,15 @@ impl Assistant {
             }
             None => (uuid::Uuid::new_v4().to_string(), None, 0),
         };
-        let vector = self.query_vector(question).await;
-        let engine = self.engine();
-        let question_text = question.to_owned();
-        let previous_for_engine = previous.clone();
-        let mode = request.mode;
-        let lang = request.lang;
-        let answer = tokio::task::spawn_blocking(move || {
-            engine.ask(&Question {
-                text: &question_text,
-                mode,
-                previous: previous_for_engine.as_deref(),
-                first_turn: turns == 0,
-                lang,
-                vector: vector.as_deref(),
-            })
-        })
-        .await
-        .map_err(|e| AssistantError::Task(e.to_string()))?;
+        let answer = self
+            .respond(
+                question,
+                request.mode,
+                previous.as_deref(),
+                turns == 0,
+                request.lang,
+            )
+            .await?;
         self.store_turn(&conversation_id, turns, &request, question, &answer)
             .await?;
         Ok(AskResponse {

@@ -47,6 +47,7 @@ impl GlobalArgs {
             data_dir: self.data_dir.clone(),
             listen: None,
             database_url: self.database_url.clone(),
+            assistant: None,
             log: self.log_format.map(|format| LogOverrides {
                 format: Some(
                     match format {
@@ -87,6 +88,13 @@ pub struct ServeArgs {
     /// Address to listen on (also PARVIS_LISTEN); default 127.0.0.1:8080.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Optional generative mode: an OpenAI-compatible chat endpoint, e.g.
+    /// https://albert.api.etalab.gouv.fr/v1 (key in PARVIS_ASSISTANT__LLM_API_KEY).
+    #[arg(long, value_name = "URL")]
+    pub llm_url: Option<String>,
+    /// The chat model for --llm-url.
+    #[arg(long, value_name = "MODEL")]
+    pub llm_model: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -82,7 +82,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let assistant = std::sync::Arc::new(
         assistant::Assistant::open_with(store.clone(), &config.data_dir, config.embedder()?)
             .await
-            .context("cannot start the assistant")?,
+            .context("cannot start the assistant")?
+            .with_generator(config.generator()?),
     );
     tracing::info!(
         sheets = assistant.engine().sheet_count(),

@@ -44,6 +44,14 @@ pub struct AssistantConfig {
     pub embeddings_model: Option<String>,
     /// Bearer key for the embeddings endpoint (prefer PARVIS_ASSISTANT__EMBEDDINGS_API_KEY).
     pub embeddings_api_key: Option<String>,
+    /// Optional generative mode: an OpenAI-compatible chat endpoint (base URL ending in /v1)
+    /// that rewrites answers from the cited passages; drafts failing the grounding check are
+    /// not served.
+    pub llm_url: Option<String>,
+    /// The chat model to ask for.
+    pub llm_model: Option<String>,
+    /// Bearer key for the chat endpoint (prefer PARVIS_ASSISTANT__LLM_API_KEY).
+    pub llm_api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +136,16 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogOverrides>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assistant: Option<AssistantOverrides>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AssistantOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_model: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -213,6 +231,14 @@ impl Config {
                 );
             }
         }
+        if let Some(url) = &self.assistant.llm_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push("assistant.llm_url must be an http(s) URL".into());
+            }
+            if self.assistant.llm_model.as_deref().unwrap_or("").is_empty() {
+                problems.push("assistant.llm_model is required with assistant.llm_url".into());
+            }
+        }
         if let Err(e) = self.log.format.parse::<LogFormat>() {
             problems.push(format!("log.format: {e}"));
         }
@@ -265,10 +291,27 @@ impl Config {
         Ok(Some(std::sync::Arc::new(embedder)))
     }
 
+    /// The generative model, when one is configured.
+    pub fn generator(&self) -> anyhow::Result<Option<assistant::generate::Generator>> {
+        let (Some(url), Some(model)) = (&self.assistant.llm_url, &self.assistant.llm_model) else {
+            return Ok(None);
+        };
+        Ok(Some(assistant::generate::Generator::new(
+            assistant::generate::LlmConfig {
+                url: url.clone(),
+                model: model.clone(),
+                api_key: self.assistant.llm_api_key.clone(),
+            },
+        )?))
+    }
+
     /// The effective configuration as TOML, with any database password hidden.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = shown.database_url.as_deref().map(store::redact_url);
+        if shown.assistant.llm_api_key.is_some() {
+            shown.assistant.llm_api_key = Some("***".into());
+        }
         if shown.assistant.embeddings_api_key.is_some() {
             shown.assistant.embeddings_api_key = Some("***".into());
         }

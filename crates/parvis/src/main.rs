@@ -19,6 +19,12 @@ fn main() -> ExitCode {
     let mut overrides = cli.global.overrides();
     if let cli::Command::Serve(args) = &cli.command {
         overrides.listen = args.listen;
+        if args.llm_url.is_some() || args.llm_model.is_some() {
+            overrides.assistant = Some(config::AssistantOverrides {
+                llm_url: args.llm_url.clone(),
+                llm_model: args.llm_model.clone(),
+            });
+        }
     }
     let config = match config::Config::load(cli.global.config.as_deref(), &overrides) {
         Ok(config) => config,
