@@ -175,6 +175,25 @@ pub struct Answer {
     pub unsupported: Vec<Unsupported>,
 }
 
+/// The claims of `text` that none of `citations` supports (their title, link, headings and
+/// passage all count as the source).
+pub fn unsupported_claims(text: &str, citations: &[Citation]) -> Vec<Unsupported> {
+    let sources: Vec<String> = citations
+        .iter()
+        .map(|c| {
+            format!(
+                "{}\n{}\n{}\n{}",
+                c.title,
+                c.url,
+                c.headings.join("\n"),
+                c.passage
+            )
+        })
+        .collect();
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    claims::unsupported(text, &sources)
+}
+
 /// A question as the engine receives it.
 #[derive(Debug, Clone, Copy)]
 pub struct Question<'a> {
@@ -1008,20 +1027,7 @@ impl Engine {
                 }
             }
         }
-        let sources: Vec<String> = citations
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}\n{}\n{}\n{}",
-                    c.title,
-                    c.url,
-                    c.headings.join("\n"),
-                    c.passage
-                )
-            })
-            .collect();
-        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-        let unsupported = claims::unsupported(&text, &sources);
+        let unsupported = unsupported_claims(&text, &citations);
         Answer {
             text: text.trim_end().to_owned(),
             citations,

@@ -11,8 +11,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::claims;
-use crate::engine::Citation;
+use crate::engine::{Citation, unsupported_claims};
 use crate::query::Lang;
 
 /// Where the model is.
@@ -160,20 +159,7 @@ pub fn check(draft: &str, citations: &[Citation]) -> Result<(), DraftRejected> {
     if !cited {
         return Err(DraftRejected::NoCitation);
     }
-    let sources: Vec<String> = citations
-        .iter()
-        .map(|c| {
-            format!(
-                "{}\n{}\n{}\n{}",
-                c.title,
-                c.url,
-                c.headings.join("\n"),
-                c.passage
-            )
-        })
-        .collect();
-    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-    if let Some(claim) = claims::unsupported(draft, &sources).into_iter().next() {
+    if let Some(claim) = unsupported_claims(draft, citations).into_iter().next() {
         return Err(DraftRejected::Unsupported(claim.text));
     }
     Ok(())
