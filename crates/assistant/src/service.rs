@@ -418,7 +418,9 @@ impl Assistant {
         )
         .bind(conversation_id)
         .bind(seq)
-        .bind(question)
+        // Residents write names, e-mails and phone numbers into questions: the stored turn keeps
+        // none of it (the answer itself only quotes official sheets).
+        .bind(telemetry::redact(question).as_ref())
         .bind(&answer.text)
         .bind(sheet_ids.join(","))
         .bind(answer.abstained.is_some())

@@ -181,3 +181,29 @@ async fn ingestion_is_idempotent_and_follows_changes_on_every_backend() {
         assert!(assistant.library().count().await.unwrap() as usize == builtin + 1);
     }
 }
+
+#[tokio::test]
+async fn stored_turns_keep_no_email_or_phone_number() {
+    let store = testing::sqlite().await;
+    let (assistant, _dir) = assistant_on(&store).await;
+    let response = assistant
+        .ask(ask(
+            "je suis jean.dupont@example.fr, 06 12 34 56 78, comment faire enlever un canapé ?",
+        ))
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT question FROM assistant_turns WHERE conversation_id = $1")
+        .bind(&response.conversation_id)
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    let stored: String = store::Row::try_get(&row, 0).unwrap();
+    assert!(
+        !stored.contains("jean.dupont") && !stored.contains("06 12"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("[email]") && stored.contains("[phone]"),
+        "{stored}"
+    );
+}
