@@ -224,8 +224,6 @@ struct SheetRecord {
     url: String,
 }
 
-struct SheetStems(HashSet<String>);
-
 struct PassageRecord {
     sheet: usize,
     /// Position within its sheet.
@@ -247,7 +245,8 @@ pub struct Engine {
     threshold: f32,
     n_passages: f32,
     doc_freq: HashMap<String, u64>,
-    sheet_stems: Vec<SheetStems>,
+    /// Every stem of each sheet (title, headings, passages).
+    sheet_stems: Vec<HashSet<String>>,
     /// The first passage (the introduction) of each sheet.
     first_passage: Vec<usize>,
     /// Passage embeddings, when a dense retriever is configured.
@@ -390,13 +389,9 @@ impl Engine {
                 *doc_freq.entry(stem.clone()).or_default() += 1;
             }
         }
-        let mut sheet_stems: Vec<SheetStems> = (0..sheet_records.len())
-            .map(|_| SheetStems(HashSet::new()))
-            .collect();
+        let mut sheet_stems: Vec<HashSet<String>> = vec![HashSet::new(); sheet_records.len()];
         for passage in &passages {
-            sheet_stems[passage.sheet]
-                .0
-                .extend(passage.stems.iter().cloned());
+            sheet_stems[passage.sheet].extend(passage.stems.iter().cloned());
         }
         let mut first_passage = vec![usize::MAX; sheet_records.len()];
         for (idx, passage) in passages.iter().enumerate().rev() {
@@ -517,13 +512,12 @@ impl Engine {
     fn fuse(&self, lexical: Vec<SheetHit>, dense_passages: Vec<(usize, f32)>) -> Vec<SheetHit> {
         let mut dense_sheets: Vec<usize> = Vec::new();
         let mut dense_by_sheet: HashMap<usize, Vec<(usize, f32)>> = HashMap::new();
-        for (passage, score) in dense_passages {
+        for (passage, _cosine) in dense_passages {
             let sheet = self.passages[passage].sheet;
             if !dense_sheets.contains(&sheet) {
                 dense_sheets.push(sheet);
             }
             // Lexical scores drive confidence; a passage only the dense retriever found has none.
-            let _ = score;
             dense_by_sheet
                 .entry(sheet)
                 .or_default()
@@ -585,7 +579,7 @@ impl Engine {
 
     /// Share of the question's idf mass found anywhere in a sheet.
     fn sheet_coverage(&self, analysed: &Analysed, sheet: usize) -> f32 {
-        let stems = &self.sheet_stems[sheet].0;
+        let stems = &self.sheet_stems[sheet];
         let (mut found, mut total) = (0.0f32, 0.0f32);
         for term in &analysed.core {
             let weight = term
@@ -617,7 +611,7 @@ impl Engine {
             .take(3)
             .map(|(p, _)| &self.passages[*p])
             .collect();
-        let sheet = &self.sheet_stems[top.sheet].0;
+        let sheet = &self.sheet_stems[top.sheet];
         let mut analyzer = self.analyzer.clone();
         let best = &self.passages[top.passages[0].0];
         let title_text = format!(
@@ -690,7 +684,7 @@ impl Engine {
 
     /// Answers a question (or abstains and hands off).
     pub fn ask(&self, question: &Question<'_>) -> Answer {
-        let folded = query::folded(question.text);
+        let folded = fold(question.text);
         let analysed = self.analyse(question.text, question.previous);
         let lang = question.lang.unwrap_or(analysed.lang);
         let rules: [(&Regex, Abstention); 3] = [
@@ -721,7 +715,7 @@ impl Engine {
         }
         let (body, citations) = match question.mode {
             Mode::Resident => self.resident_answer(&analysed, top),
-            Mode::Agent => self.agent_answer(&analysed, &hits),
+            Mode::Agent => self.agent_answer(&hits),
         };
         self.finish(body, citations, signals, None, lang, question.first_turn)
     }
@@ -762,9 +756,13 @@ impl Engine {
         out
     }
 
-    fn sentence_score(&self, analysed: &Analysed, sentence: &str) -> f32 {
-        let mut analyzer = self.analyzer.clone();
-        let sentence_stems: HashSet<String> = stems(&mut analyzer, sentence).into_iter().collect();
+    fn sentence_score(
+        &self,
+        analyzer: &mut TextAnalyzer,
+        analysed: &Analysed,
+        sentence: &str,
+    ) -> f32 {
+        let sentence_stems: HashSet<String> = stems(analyzer, sentence).into_iter().collect();
         analysed
             .terms
             .iter()
@@ -798,18 +796,27 @@ impl Engine {
 
         // The most relevant sentence of the best passage comes first, as the direct answer.
         let first_sentences = Self::sentences(&self.passages[best].text);
+        let mut analyzer = self.analyzer.clone();
         let lead = first_sentences
             .iter()
-            .enumerate()
-            .max_by(|a, b| {
-                self.sentence_score(analysed, a.1)
-                    .total_cmp(&self.sentence_score(analysed, b.1))
-                    .then(b.0.cmp(&a.0))
+            .map(|sentence| {
+                (
+                    self.sentence_score(&mut analyzer, analysed, sentence),
+                    sentence,
+                )
             })
-            .map(|(i, s)| (i, s.clone()));
+            // The best score; the earliest sentence among equals.
+            .fold(
+                None::<(f32, &String)>,
+                |best, (score, sentence)| match best {
+                    Some((best_score, _)) if best_score >= score => best,
+                    _ => Some((score, sentence)),
+                },
+            )
+            .map(|(_, sentence)| sentence.clone());
         let mut body = String::new();
         let mut used = 0usize;
-        if let Some((_, lead)) = &lead {
+        if let Some(lead) = &lead {
             body.push_str(&format!("{lead} [1]\n"));
             used += lead.len();
         }
@@ -827,7 +834,7 @@ impl Engine {
             for line in self.passages[*passage].text.lines() {
                 // The lead sentence is already said: keep only the rest of its line.
                 let rest = match (&lead, n) {
-                    (Some((_, lead)), 0) if line.contains(lead.as_str()) => {
+                    (Some(lead), 0) if line.contains(lead.as_str()) => {
                         line.replacen(lead.as_str(), "", 1)
                     }
                     _ => line.to_owned(),
@@ -859,7 +866,7 @@ impl Engine {
         (body, citations)
     }
 
-    fn agent_answer(&self, _analysed: &Analysed, hits: &[SheetHit]) -> (String, Vec<Citation>) {
+    fn agent_answer(&self, hits: &[SheetHit]) -> (String, Vec<Citation>) {
         let top_score = hits[0].score;
         let mut body = String::new();
         let mut citations = Vec::new();

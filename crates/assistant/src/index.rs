@@ -100,7 +100,6 @@ impl Default for FieldWeights {
 
 /// The index and its reader.
 pub struct PassageIndex {
-    index: Index,
     reader: IndexReader,
     fields: Fields,
 }
@@ -201,20 +200,7 @@ impl PassageIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(PassageIndex {
-            index,
-            reader,
-            fields,
-        })
-    }
-
-    /// Number of passages indexed.
-    pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        Ok(PassageIndex { reader, fields })
     }
 
     /// The best passages for weighted stems: (passage id, score), best first.
@@ -258,23 +244,5 @@ impl PassageIndex {
             }
         }
         Ok(out)
-    }
-
-    /// How many passages contain a stem in any field (its document frequency).
-    pub fn doc_freq(&self, stem: &str) -> u64 {
-        let searcher = self.reader.searcher();
-        [self.fields.title, self.fields.headings, self.fields.body]
-            .iter()
-            .map(|field| {
-                searcher
-                    .doc_freq(&Term::from_field_text(*field, stem))
-                    .unwrap_or(0)
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
-    pub fn tantivy(&self) -> &Index {
-        &self.index
     }
 }

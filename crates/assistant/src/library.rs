@@ -131,16 +131,6 @@ impl Library {
         Ok(row.try_get(0)?)
     }
 
-    /// Whether any sheet was read from a source starting with `prefix`.
-    pub async fn has_source_prefix(&self, prefix: &str) -> Result<bool, StoreError> {
-        let row = store::query("SELECT COUNT(*) FROM assistant_sheets WHERE source LIKE $1")
-            .bind(format!("{prefix}%"))
-            .fetch_one(self.store.reader())
-            .await?;
-        let n: i64 = row.try_get(0)?;
-        Ok(n > 0)
-    }
-
     async fn digests(&self) -> Result<HashMap<String, (String, String)>, StoreError> {
         let rows = store::query("SELECT id, content_hash, source FROM assistant_sheets")
             .fetch_all(self.store.reader())

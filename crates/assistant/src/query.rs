@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tantivy::tokenizer::TextAnalyzer;
 
 use crate::index::stems;
-use crate::text::{fold, words};
+use crate::text::words;
 
 /// The language of a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,11 +382,6 @@ pub fn analyse(
     }
     core.retain(|term| !term.stems.is_empty());
     Analysed { lang, terms, core }
-}
-
-/// Folded form of a question, for pattern checks.
-pub fn folded(question: &str) -> String {
-    fold(question)
 }
 
 #[cfg(test)]

@@ -345,36 +345,29 @@ impl Assistant {
         })
     }
 
+    /// The conversation's last question and the next turn's number; an error if there is no
+    /// such conversation. One query: the conversation, joined to its latest turn if any.
     async fn last_question(
         &self,
         conversation_id: &str,
     ) -> Result<(Option<String>, i64), AssistantError> {
-        let exists = store::query("SELECT COUNT(*) FROM assistant_conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_one(self.store.reader())
-            .await
-            .map_err(StoreError::from)?;
-        let exists: i64 = exists.try_get(0).map_err(StoreError::from)?;
-        if exists == 0 {
-            return Err(AssistantError::UnknownConversation(
-                conversation_id.to_owned(),
-            ));
-        }
         let row = store::query(
-            "SELECT question, seq FROM assistant_turns WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1",
+            "SELECT t.question, t.seq FROM assistant_conversations c \
+             LEFT JOIN assistant_turns t ON t.conversation_id = c.id \
+             WHERE c.id = $1 ORDER BY t.seq DESC LIMIT 1",
         )
         .bind(conversation_id)
         .fetch_optional(self.store.reader())
         .await
         .map_err(StoreError::from)?;
-        match row {
-            Some(row) => {
-                let question: String = row.try_get(0).map_err(StoreError::from)?;
-                let seq: i64 = row.try_get(1).map_err(StoreError::from)?;
-                Ok((Some(question), seq + 1))
-            }
-            None => Ok((None, 0)),
-        }
+        let Some(row) = row else {
+            return Err(AssistantError::UnknownConversation(
+                conversation_id.to_owned(),
+            ));
+        };
+        let question: Option<String> = row.try_get(0).map_err(StoreError::from)?;
+        let seq: Option<i64> = row.try_get(1).map_err(StoreError::from)?;
+        Ok((question, seq.map_or(0, |seq| seq + 1)))
     }
 
     async fn store_turn(
