@@ -58,13 +58,17 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// The key presented in a request, if any.
 pub fn presented_key(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+    key_in_headers(&parts.headers)
+}
+
+/// The key in `Authorization: Bearer …` or `X-API-Key`, if any.
+pub fn key_in_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
         let value = value.to_str().ok()?.trim();
         let (scheme, key) = value.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
     }
-    parts
-        .headers
+    headers
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)

@@ -20,7 +20,9 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod open311;
 pub mod openai;
+pub mod requests_routes;
 mod routes;
 
 use std::sync::Arc;
@@ -70,6 +72,7 @@ struct Inner {
     readiness: Mutex<Option<(Instant, bool)>>,
     openapi_json: String,
     assistant: Option<Arc<assistant::Assistant>>,
+    requests: Option<Arc<requests::Requests>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -81,24 +84,8 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The state with no capability wired in; add them with `with_*`.
     pub fn new(store: Store, config: ApiConfig) -> AppState {
-        AppState::build(store, config, None)
-    }
-
-    /// The state with the assistant wired in.
-    pub fn with_assistant(
-        store: Store,
-        config: ApiConfig,
-        assistant: Arc<assistant::Assistant>,
-    ) -> AppState {
-        AppState::build(store, config, Some(assistant))
-    }
-
-    fn build(
-        store: Store,
-        config: ApiConfig,
-        assistant: Option<Arc<assistant::Assistant>>,
-    ) -> AppState {
         let openapi_json = routes::openapi()
             .to_pretty_json()
             .expect("the OpenAPI description serialises");
@@ -110,9 +97,29 @@ impl AppState {
                 config,
                 readiness: Mutex::new(None),
                 openapi_json,
-                assistant,
+                assistant: None,
+                requests: None,
             }),
         }
+    }
+
+    fn edit(self, change: impl FnOnce(&mut Inner)) -> AppState {
+        let mut inner = Arc::try_unwrap(self.inner)
+            .unwrap_or_else(|_| panic!("capabilities are wired before the state is shared"));
+        change(&mut inner);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Wires the assistant in (before the state is shared).
+    pub fn with_assistant(self, assistant: Arc<assistant::Assistant>) -> AppState {
+        self.edit(|inner| inner.assistant = Some(assistant))
+    }
+
+    /// Wires the service requests in (before the state is shared).
+    pub fn with_requests(self, requests: Arc<requests::Requests>) -> AppState {
+        self.edit(|inner| inner.requests = Some(requests))
     }
 
     pub fn store(&self) -> &Store {
@@ -139,6 +146,11 @@ impl AppState {
                 "the assistant is not running on this node",
             )
         })
+    }
+
+    /// The service requests, or `None` when this node runs without them.
+    pub fn requests(&self) -> Option<&Arc<requests::Requests>> {
+        self.inner.requests.as_ref()
     }
 
     /// Whether the store answers, asking it at most once per `readiness_cache` period;

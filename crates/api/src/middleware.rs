@@ -3,7 +3,8 @@
 //! 1. request id: an incoming `x-request-id` is kept, else a UUID is set; it is echoed back;
 //! 2. observation: a span with the request id, the access log line, the metrics;
 //! 3. error normalisation: any error response not already in a structured format (axum's 404
-//!    and 405, a layer's 413 or timeout) is rewritten to the catalogue's JSON body;
+//!    and 405, a layer's 413 or timeout) is rewritten to the catalogue's JSON body (under
+//!    `/open311/`, to the Open311 error array);
 //! 4. compression (gzip, when the client accepts it and the body is worth it);
 //! 5. timeout for the whole handling of a request;
 //! 6. body-size limit;
@@ -50,7 +51,7 @@ pub fn wrap(router: Router, state: AppState) -> Router {
             config.request_timeout,
         ))
         .layer(CompressionLayer::new().gzip(true))
-        .layer(middleware::map_response(normalise_errors))
+        .layer(middleware::from_fn(normalise_errors))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -102,7 +103,13 @@ fn duration_ms(elapsed: Duration) -> f64 {
 }
 
 /// Rewrites an error response in no structured format into the catalogue's body.
-async fn normalise_errors(response: Response) -> Response {
+async fn normalise_errors(request: Request, next: Next) -> Response {
+    let open311 = request
+        .uri()
+        .path()
+        .strip_prefix("/open311/")
+        .map(crate::open311::format_of_path);
+    let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -114,6 +121,19 @@ async fn normalise_errors(response: Response) -> Response {
         .is_some_and(|ct| ct.contains("json") || ct.contains("xml"));
     if structured {
         return response;
+    }
+    if let Some(format) = open311 {
+        // Open311 clients expect the specification's error array, whatever failed.
+        let description = code_for_status(status).description();
+        let mut rewritten = crate::open311::Open311Error {
+            status,
+            description: description.to_owned(),
+        }
+        .render(format);
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            rewritten.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return rewritten;
     }
     let code = code_for_status(status);
     let (mut parts, _body) = response.into_parts();

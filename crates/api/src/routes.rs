@@ -36,6 +36,8 @@ use crate::extract::{ApiJson, ApiPath};
     tags(
         (name = "platform", description = "Health, readiness, metrics, description of the API."),
         (name = "access", description = "API keys and roles (resident-app < agent < operator < admin)."),
+        (name = "open311", description = "Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2): services, requests, tokens and mySociety's servicerequestupdates, each in .json and .xml; errors are Open311 arrays of {code, description}."),
+        (name = "requests", description = "Service requests beyond Open311: operators' life cycle (status, assignment, merges), live events, the service report, category suggestions, personal data (admin)."),
         (name = "assistant", description = "The citizen and agent assistant: cited answers from official procedure sheets; an OpenAI-compatible chat API."),
     )
 )]
@@ -69,6 +71,23 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::assistant_routes::ask))
         .routes(routes!(crate::openai::chat_completions))
         .routes(routes!(crate::openai::models))
+        .routes(routes!(
+            crate::open311::get_collection,
+            crate::open311::post_collection
+        ))
+        .routes(routes!(crate::open311::get_item))
+        .routes(routes!(crate::requests_routes::list_requests))
+        .routes(routes!(crate::requests_routes::get_request))
+        .routes(routes!(crate::requests_routes::update_status))
+        .routes(routes!(crate::requests_routes::assign))
+        .routes(routes!(crate::requests_routes::merge))
+        .routes(routes!(crate::requests_routes::events))
+        .routes(routes!(crate::requests_routes::report))
+        .routes(routes!(crate::requests_routes::classify))
+        .routes(routes!(
+            crate::requests_routes::personal_data,
+            crate::requests_routes::erase_personal_data
+        ))
 }
 
 /// Every route, with the 404 fallback.

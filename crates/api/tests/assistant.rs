@@ -36,11 +36,9 @@ async fn app() -> TestApp {
             .await
             .unwrap(),
     );
-    let app = api::router(AppState::with_assistant(
-        store::Store::clone(&store),
-        ApiConfig::default(),
-        assistant,
-    ));
+    let app = api::router(
+        AppState::new(store::Store::clone(&store), ApiConfig::default()).with_assistant(assistant),
+    );
     TestApp {
         app,
         resident,

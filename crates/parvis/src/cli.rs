@@ -78,6 +78,9 @@ pub enum Command {
     Assistant(crate::assistant_cmd::AssistantCommand),
     /// Ask the assistant a question; prints the answer and its sources.
     Ask(crate::assistant_cmd::AskArgs),
+    /// Service requests: classifier, routing and duplicate evaluations, service report, benchmark.
+    #[command(subcommand)]
+    Requests(crate::requests_cmd::RequestsCommand),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

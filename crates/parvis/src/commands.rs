@@ -18,7 +18,9 @@ const ASSISTANT_REFRESH: Duration = Duration::from_secs(10);
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     // The benchmark's in-process servers would otherwise write one access line per request.
     let filter = match command {
-        Command::Bench(_) => format!("{},parvis::access=off,api=warn", config.log.filter),
+        Command::Bench(_) | Command::Requests(crate::requests_cmd::RequestsCommand::Bench(_)) => {
+            format!("{},parvis::access=off,api=warn", config.log.filter)
+        }
         _ => config.log.filter.clone(),
     };
     telemetry::logging::init(config.log_format(), &filter)?;
@@ -42,6 +44,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Assistant(command) => crate::assistant_cmd::run(&config, command).await,
         Command::Ask(args) => crate::assistant_cmd::ask(&config, args).await,
+        Command::Requests(command) => crate::requests_cmd::run(&config, command).await,
     }
 }
 
@@ -55,6 +58,41 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     })?;
     let store_config = config.store()?;
     Ok(Store::open(&store_config).await?)
+}
+
+/// The request service over the configured (migrated) store.
+pub async fn open_requests(config: &Config) -> anyhow::Result<requests::Requests> {
+    let store = open_migrated_store(config).await?;
+    requests_over(config, store).await
+}
+
+/// The request service over an open store: catalogue, classifier trained from the shipped
+/// examples, shipped routing table.
+pub async fn requests_over(config: &Config, store: Store) -> anyhow::Result<requests::Requests> {
+    let section = &config.requests;
+    let catalogue = match &section.catalogue {
+        Some(path) => requests::Catalogue::load(path)?,
+        None => requests::Catalogue::built_in(),
+    };
+    let catalogue = std::sync::Arc::new(catalogue);
+    let classifier = {
+        let catalogue = catalogue.clone();
+        tokio::task::spawn_blocking(move || requests::Classifier::built_in(&catalogue)).await?
+    }
+    .with_threshold(section.classifier_threshold);
+    let requests = requests::Requests::open(
+        store,
+        catalogue,
+        std::sync::Arc::new(classifier),
+        requests::Routing::built_in(),
+        requests::RequestsConfig {
+            duplicate_radius_m: section.duplicate_radius_m,
+            duplicate_window: time::Duration::days(i64::from(section.duplicate_window_days)),
+            reclassify_threshold: section.reclassify_threshold,
+        },
+    )
+    .await?;
+    Ok(requests)
 }
 
 /// Opens the configured store and applies pending migrations.
@@ -108,7 +146,15 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             }
         })
     };
-    let state = api::AppState::with_assistant(store.clone(), config.api(), assistant);
+    let requests = std::sync::Arc::new(requests_over(config, store.clone()).await?);
+    tracing::info!(
+        services = requests.catalogue().all().len(),
+        open_indexed = requests.indexed_open_requests(),
+        "service requests ready"
+    );
+    let state = api::AppState::new(store.clone(), config.api())
+        .with_assistant(assistant)
+        .with_requests(requests);
     let app = api::router(state);
     let listener = TcpListener::bind(config.listen)
         .await

@@ -32,6 +32,34 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub assistant: AssistantConfig,
+    pub requests: RequestsSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestsSection {
+    /// A catalogue file to use instead of the built-in DansMaRue catalogue.
+    pub catalogue: Option<PathBuf>,
+    /// Radius within which open requests of the same category are proposed as duplicates.
+    pub duplicate_radius_m: f64,
+    /// How many days back a duplicate may have been reported.
+    pub duplicate_window_days: u32,
+    /// Type probability the classifier needs to file a report (else it asks for a category).
+    pub classifier_threshold: f32,
+    /// Type probability above which the classifier overrides a chosen category of another type.
+    pub reclassify_threshold: f32,
+}
+
+impl Default for RequestsSection {
+    fn default() -> Self {
+        RequestsSection {
+            catalogue: None,
+            duplicate_radius_m: 250.0,
+            duplicate_window_days: 30,
+            classifier_threshold: requests::classify::DEFAULT_THRESHOLD,
+            reclassify_threshold: 0.9,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -93,6 +121,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             assistant: AssistantConfig::default(),
+            requests: RequestsSection::default(),
         }
     }
 }
@@ -229,6 +258,21 @@ impl Config {
                 problems.push(
                     "assistant.embeddings_model is required with assistant.embeddings_url".into(),
                 );
+            }
+        }
+        let r = &self.requests;
+        if !(r.duplicate_radius_m > 0.0 && r.duplicate_radius_m <= 5000.0) {
+            problems.push("requests.duplicate_radius_m must be in (0, 5000]".into());
+        }
+        if !(1..=365).contains(&r.duplicate_window_days) {
+            problems.push("requests.duplicate_window_days must be 1 to 365".into());
+        }
+        for (name, value) in [
+            ("classifier_threshold", r.classifier_threshold),
+            ("reclassify_threshold", r.reclassify_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                problems.push(format!("requests.{name} must be in [0, 1]"));
             }
         }
         if let Some(url) = &self.assistant.llm_url {

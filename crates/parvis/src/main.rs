@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod commands;
 mod config;
+mod requests_cmd;
 
 use std::process::ExitCode;
 

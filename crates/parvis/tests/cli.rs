@@ -358,3 +358,87 @@ fn the_openai_python_client_works_unchanged() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// An existing Open311 client (PyPI `georeport`) drives the server: services, a service
+/// definition, a posted report followed in JSON and XML. Runs when PARVIS_TEST_GEOREPORT_PYTHON
+/// names a Python with `georeport` installed (`.ci/run` sets it up).
+#[test]
+fn an_existing_open311_client_follows_a_report() {
+    let Ok(python) = std::env::var("PARVIS_TEST_GEOREPORT_PYTHON") else {
+        eprintln!("PARVIS_TEST_GEOREPORT_PYTHON unset: Open311 client test skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = ok(parvis(dir.path())
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "resident-app",
+            "--name",
+            "open311-app",
+        ])
+        .output()
+        .unwrap());
+    let server = Server::start(parvis(dir.path()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/georeport_client.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(format!("http://{}", server.address))
+        .arg(secret.trim())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `parvis requests classify --input FILE --json`: one line per input with exactly the issue's
+/// keys, DansMaRue spellings, and `type: null` for a text that is not a report.
+#[test]
+fn requests_classify_writes_one_json_line_per_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": \"a\", \"description\": \"un matelas et un frigo abandonnés sur le trottoir\"}\n\
+         {\"id\": \"b\", \"description\": \"test\"}\n",
+    )
+    .unwrap();
+    let out = ok(parvis(dir.path())
+        .args(["requests", "classify", "--json", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let keys: Vec<&String> = lines[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["id", "probability", "service_code", "soustype", "type"]
+    );
+    assert_eq!(lines[0]["type"], "Objets abandonnés");
+    assert!(
+        lines[0]["service_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("OBJ-")
+    );
+    assert_eq!(lines[1]["type"], serde_json::Value::Null);
+    assert_eq!(lines[1]["soustype"], serde_json::Value::Null);
+
+    std::fs::write(&input, "{nope\n").unwrap();
+    let failed = parvis(dir.path())
+        .args(["requests", "classify", "--json", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("line 1"));
+}

@@ -97,7 +97,11 @@ pub async fn run(config: &Config, args: &AssistantBenchArgs) -> anyhow::Result<(
     );
     store.close().await;
 
-    let server = BenchServer::start(store_config, config.api(), Some(scratch.path().to_owned()))?;
+    let server = BenchServer::start(
+        store_config,
+        config.api(),
+        crate::bench::server::Wiring::Assistant(scratch.path().to_owned()),
+    )?;
     let http = crate::bench::http::HttpBenchArgs {
         connections: args.connections,
         duration_secs: args.duration_secs,

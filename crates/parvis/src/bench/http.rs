@@ -21,7 +21,7 @@ use serde_json::json;
 use store::{Store, StoreConfig};
 
 use crate::bench::load::{self, LoadReport, MakeRequest};
-use crate::bench::server::BenchServer;
+use crate::bench::server::{BenchServer, Wiring};
 use crate::bench::{machine, markdown_table};
 use crate::config::Config;
 
@@ -210,7 +210,7 @@ async fn bench_backend(
         })
     };
 
-    let server = BenchServer::start(store_config.clone(), configured, None)?;
+    let server = BenchServer::start(store_config.clone(), configured, Wiring::Platform)?;
     let report = measure(
         server.address,
         args,
@@ -278,7 +278,7 @@ async fn bench_backend(
         target: None,
     });
 
-    let server = BenchServer::start(store_config.clone(), uncached, None)?;
+    let server = BenchServer::start(store_config.clone(), uncached, Wiring::Platform)?;
     let report = measure(
         server.address,
         args,
@@ -321,7 +321,7 @@ pub(crate) async fn measure(
     report
 }
 
-async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
+pub(crate) async fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
     use sqlx::{ConnectOptions, Connection, Executor};
     use std::str::FromStr;
     let mut conn = sqlx::any::AnyConnectOptions::from_str(url)?

@@ -4,6 +4,7 @@
 pub mod assistant;
 pub mod http;
 pub mod load;
+pub mod requests;
 pub mod server;
 
 /// The machine a benchmark ran on: host name, CPU model, logical cores.

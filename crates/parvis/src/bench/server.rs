@@ -6,6 +6,16 @@ use std::sync::Arc;
 
 use store::{Store, StoreConfig};
 
+/// Which capabilities the benchmark server runs besides the platform routes.
+#[derive(Debug, Clone)]
+pub enum Wiring {
+    Platform,
+    /// The assistant, its index under this directory.
+    Assistant(std::path::PathBuf),
+    /// The service requests (built-in catalogue, classifier and routing).
+    Requests,
+}
+
 /// The API server on a runtime of its own, counting the 201 answers it sends.
 pub struct BenchServer {
     pub address: SocketAddr,
@@ -15,12 +25,11 @@ pub struct BenchServer {
 }
 
 impl BenchServer {
-    /// Starts the API on its own runtime; with `assistant_dir`, the assistant runs too (its
-    /// index under that directory).
+    /// Starts the API on its own runtime with the capabilities of `wiring`.
     pub fn start(
         store_config: StoreConfig,
         config: api::ApiConfig,
-        assistant_dir: Option<std::path::PathBuf>,
+        wiring: Wiring,
     ) -> anyhow::Result<BenchServer> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -41,18 +50,24 @@ impl BenchServer {
                     let store = Store::open(&store_config)
                         .await
                         .map_err(|e| e.to_string())?;
-                    let state = match &assistant_dir {
-                        Some(dir) => {
+                    let state = api::AppState::new(store.clone(), config);
+                    let state = match &wiring {
+                        Wiring::Assistant(dir) => {
                             let assistant = assistant::Assistant::open(store.clone(), dir)
                                 .await
                                 .map_err(|e| e.to_string())?;
-                            api::AppState::with_assistant(
-                                store.clone(),
-                                config,
-                                Arc::new(assistant),
-                            )
+                            state.with_assistant(Arc::new(assistant))
                         }
-                        None => api::AppState::new(store.clone(), config),
+                        Wiring::Requests => {
+                            let requests = crate::commands::requests_over(
+                                &crate::config::Config::default(),
+                                store.clone(),
+                            )
+                            .await
+                            .map_err(|e| e.to_string())?;
+                            state.with_requests(Arc::new(requests))
+                        }
+                        Wiring::Platform => state,
                     };
                     Ok::<_, String>((store, state))
                 };
