@@ -146,9 +146,9 @@ impl Signals {
 /// Logistic-regression weights over [`Signals::features`], fitted on the development sets
 /// (see `eval/assistant/README.md`, "Calibration").
 const CONFIDENCE_WEIGHTS: [f32; 9] = [
-    0.476, 0.479, 1.318, -0.907, 1.602, 0.521, 0.554, 1.225, -0.714,
+    0.639, 0.651, 1.408, -0.834, 1.367, 0.46, 0.367, 1.216, -0.546,
 ];
-const CONFIDENCE_BIAS: f32 = -3.77;
+const CONFIDENCE_BIAS: f32 = -4.362;
 
 /// The same with the dense retriever: weights over [`Signals::features`], and the weight of
 /// the question–passage cosine (centred on 0.8, scaled by 10).

@@ -97,9 +97,14 @@ pub struct Lexicon {
 }
 
 impl Lexicon {
-    /// The lexicon the project ships.
+    /// The lexicon the project ships: the hand-picked entries, then the general administrative
+    /// vocabulary (`lexicon-general.txt`, which never repeats a phrase of the first).
     pub fn builtin() -> Lexicon {
-        Lexicon::parse(include_str!("lexicon.txt"))
+        Lexicon::parse(concat!(
+            include_str!("lexicon.txt"),
+            "\n",
+            include_str!("lexicon-general.txt")
+        ))
     }
 
     pub fn parse(text: &str) -> Lexicon {
@@ -329,20 +334,30 @@ pub fn analyse(
                 }
                 let word = &question_words[i];
                 if !ENGLISH_STOP.contains(&word.as_str()) {
-                    // An untranslated word may still be French, a name, or a misspelling.
-                    let word = vocabulary
-                        .correct(word)
-                        .map_or_else(|| word.clone(), str::to_owned);
-                    weighted.push((word, 1.0, Some(groups)));
+                    // An untranslated word may be French used in passing ("rupture
+                    // conventionnelle"), a name or an English word the lexicon lacks. It is not
+                    // spell-corrected: an English word one letter away from a French one
+                    // ("card" → "tard") would change the question's meaning.
+                    weighted.push((word.clone(), 1.0, Some(groups)));
                     groups += 1;
                 }
                 i += 1;
             }
         }
         Lang::Fr => {
+            // Words the lexicon knows as they were typed ("appart", "alloc") are not corrected
+            // into a nearby corpus word ("apport", "allo") before the lexicon sees them.
+            let mut known = vec![false; question_words.len()];
+            for (start, end, _) in lexicon.matches(&question_words, false) {
+                known[start..end].iter_mut().for_each(|k| *k = true);
+            }
             let mut group_of_word = Vec::with_capacity(question_words.len());
-            for word in &question_words {
-                let corrected = vocabulary.correct(word).map(str::to_owned);
+            for (word, known) in question_words.iter().zip(known) {
+                let corrected = if known {
+                    None
+                } else {
+                    vocabulary.correct(word).map(str::to_owned)
+                };
                 let word = corrected.unwrap_or_else(|| word.clone());
                 let filler = FILLER.contains(&word.as_str());
                 let group = (!filler).then(|| {

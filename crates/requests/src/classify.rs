@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde::Deserialize;
+use text::linear::{self, SgdOptions, Softmax, SparseVector, Vectorizer};
 
 use crate::catalogue::Catalogue;
 
@@ -106,13 +106,10 @@ pub struct Classification {
 /// A trained classifier.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    vocabulary: HashMap<u64, u32>,
-    idf: Vec<f32>,
+    vectorizer: Vectorizer,
     /// Class `i < types.len()` is a type; the last class is "not a report".
     types: Vec<String>,
-    /// `n_features × n_classes`, row-major by feature.
-    weights: Vec<f32>,
-    bias: Vec<f32>,
+    model: Softmax,
     soustypes: Vec<SoustypeModel>,
     threshold: f32,
 }
@@ -189,73 +186,37 @@ impl Classifier {
         for i in 0..originals {
             for _ in 0..options.noisy_copies {
                 let (text, class, code) = documents[i].clone();
-                documents.push((noisy(&text, &mut rng), class, code));
+                documents.push((linear::noisy(&text, &mut rng), class, code));
             }
         }
 
-        // Vocabulary and IDF.
-        let hashed: Vec<Vec<u64>> = documents.iter().map(|(t, _, _)| features(t)).collect();
-        let mut vocabulary: HashMap<u64, u32> = HashMap::new();
-        let mut document_frequency: Vec<u32> = Vec::new();
-        for doc in &hashed {
-            let mut seen: Vec<u64> = doc.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            for h in seen {
-                let next = vocabulary.len() as u32;
-                let index = *vocabulary.entry(h).or_insert(next);
-                if index as usize == document_frequency.len() {
-                    document_frequency.push(0);
-                }
-                document_frequency[index as usize] += 1;
-            }
-        }
-        let n_docs = documents.len() as f32;
-        let idf: Vec<f32> = document_frequency
+        let hashed: Vec<Vec<u64>> = documents
             .iter()
-            .map(|&df| ((1.0 + n_docs) / (1.0 + df as f32)).ln() + 1.0)
+            .map(|(t, _, _)| linear::features(t))
             .collect();
+        let vectorizer = Vectorizer::fit(&hashed);
+        let vectors: Vec<SparseVector> = hashed.iter().map(|h| vectorizer.transform(h)).collect();
+        let n_features = vectorizer.len();
+        let classes: Vec<usize> = documents.iter().map(|(_, class, _)| *class).collect();
+        let model = Softmax::train(
+            &vectors,
+            &classes,
+            n_features,
+            types.len() + 1,
+            &SgdOptions {
+                epochs: options.epochs,
+                learning_rate: options.learning_rate,
+                l2: options.l2,
+            },
+            &mut rng,
+        );
         let mut classifier = Classifier {
-            vocabulary,
-            idf,
+            vectorizer,
             types,
-            weights: Vec::new(),
-            bias: Vec::new(),
+            model,
             soustypes: Vec::new(),
             threshold: DEFAULT_THRESHOLD,
         };
-        let vectors: Vec<Vec<(u32, f32)>> = hashed.iter().map(|h| classifier.vector(h)).collect();
-
-        // Type: softmax regression by SGD.
-        let n_classes = classifier.types.len() + 1;
-        let n_features = classifier.idf.len();
-        let mut weights = vec![0f32; n_features * n_classes];
-        let mut bias = vec![0f32; n_classes];
-        let mut order: Vec<usize> = (0..documents.len()).collect();
-        let mut probabilities = vec![0f32; n_classes];
-        let mut step = 0usize;
-        for _ in 0..options.epochs {
-            order.shuffle(&mut rng);
-            for &d in &order {
-                let rate = options.learning_rate / (1.0 + step as f32 / documents.len() as f32);
-                step += 1;
-                scores(&weights, &bias, n_classes, &vectors[d], &mut probabilities);
-                softmax(&mut probabilities);
-                let target = documents[d].1;
-                for (c, p) in probabilities.iter_mut().enumerate() {
-                    *p -= if c == target { 1.0 } else { 0.0 };
-                    bias[c] -= rate * *p;
-                }
-                for &(f, x) in &vectors[d] {
-                    let row = &mut weights[f as usize * n_classes..(f as usize + 1) * n_classes];
-                    for (w, g) in row.iter_mut().zip(&probabilities) {
-                        *w -= rate * (g * x + options.l2 * *w);
-                    }
-                }
-            }
-        }
-        classifier.weights = weights;
-        classifier.bias = bias;
 
         // Sub-types: naive Bayes per type.
         for (class, _) in classifier.types.iter().enumerate() {
@@ -327,17 +288,8 @@ impl Classifier {
 
     /// Classifies a description.
     pub fn classify(&self, description: &str) -> Classification {
-        let vector = self.vector(&features(description));
-        let n_classes = self.types.len() + 1;
-        let mut probabilities = vec![0f32; n_classes];
-        scores(
-            &self.weights,
-            &self.bias,
-            n_classes,
-            &vector,
-            &mut probabilities,
-        );
-        softmax(&mut probabilities);
+        let vector = self.vectorizer.transform(&linear::features(description));
+        let probabilities = self.model.probabilities(&vector);
         let not_a_report = probabilities[self.types.len()];
         let mut candidates: Vec<Candidate> = (0..self.types.len())
             .map(|class| {
@@ -363,33 +315,11 @@ impl Classifier {
             decided,
         }
     }
-
-    fn vector(&self, hashed: &[u64]) -> Vec<(u32, f32)> {
-        let mut tf: HashMap<u32, f32> = HashMap::new();
-        for h in hashed {
-            if let Some(&f) = self.vocabulary.get(h) {
-                *tf.entry(f).or_default() += 1.0;
-            }
-        }
-        let mut vector: Vec<(u32, f32)> = tf
-            .into_iter()
-            .map(|(f, n)| (f, (1.0 + n.ln()) * self.idf[f as usize]))
-            .collect();
-        // Sorted first, so that every sum below runs in the same order: same text, same bits.
-        vector.sort_unstable_by_key(|(f, _)| *f);
-        let norm = vector.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            for (_, x) in &mut vector {
-                *x /= norm;
-            }
-        }
-        vector
-    }
 }
 
 impl SoustypeModel {
     /// The best sub-type, its code and its probability.
-    fn best(&self, vector: &[(u32, f32)]) -> (String, String, f32) {
+    fn best(&self, vector: &SparseVector) -> (String, String, f32) {
         let mut scores: Vec<f32> = self
             .log_prior
             .iter()
@@ -403,7 +333,7 @@ impl SoustypeModel {
                 }
             }
         }
-        softmax(&mut scores);
+        linear::softmax(&mut scores);
         let (k, p) = scores
             .iter()
             .enumerate()
@@ -412,94 +342,4 @@ impl SoustypeModel {
         let (name, code) = &self.classes[k];
         (name.clone(), code.clone(), *p)
     }
-}
-
-fn scores(weights: &[f32], bias: &[f32], n_classes: usize, vector: &[(u32, f32)], out: &mut [f32]) {
-    out.copy_from_slice(bias);
-    for &(f, x) in vector {
-        let row = &weights[f as usize * n_classes..(f as usize + 1) * n_classes];
-        for (o, w) in out.iter_mut().zip(row) {
-            *o += w * x;
-        }
-    }
-}
-
-fn softmax(values: &mut [f32]) {
-    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in values.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    for v in values.iter_mut() {
-        *v /= sum;
-    }
-}
-
-/// Hashed features of a text: words, word bigrams, character 3–5-grams of each word.
-fn features(text: &str) -> Vec<u64> {
-    let words = text::words(text);
-    let mut out = Vec::with_capacity(words.len() * 12);
-    for (i, word) in words.iter().enumerate() {
-        out.push(hash(&[b"w", word.as_bytes()]));
-        if let Some(next) = words.get(i + 1) {
-            out.push(hash(&[b"b", word.as_bytes(), b" ", next.as_bytes()]));
-        }
-        let marked: Vec<char> = format!("<{word}>").chars().collect();
-        if marked.len() < 5 {
-            continue;
-        }
-        for n in 3..=5 {
-            for gram in marked.windows(n) {
-                let gram: String = gram.iter().collect();
-                out.push(hash(&[b"c", gram.as_bytes()]));
-            }
-        }
-    }
-    out
-}
-
-/// FNV-1a, 64 bits, over several byte slices.
-fn hash(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &b in *part {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-/// A copy of the text with a few letters dropped, doubled or swapped, as people type on phones.
-fn noisy(text: &str, rng: &mut StdRng) -> String {
-    use rand::Rng;
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_alphabetic() && rng.gen_bool(0.06) {
-            match rng.gen_range(0..3) {
-                0 => {}
-                1 => {
-                    out.push(c);
-                    out.push(c);
-                }
-                _ => {
-                    if let Some(&next) = chars.get(i + 1) {
-                        out.push(next);
-                        out.push(c);
-                        i += 1;
-                    } else {
-                        out.push(c);
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-        i += 1;
-    }
-    out
 }
