@@ -50,7 +50,7 @@ pub struct AskAnswer {
     pub confidence: f32,
     /// True when the assistant did not answer and handed off to a person instead.
     pub abstained: bool,
-    /// Why it abstained: `low_confidence`, `manipulation`, `personal_advice`, `off_limits`.
+    /// Why it abstained: `low_confidence`, `out_of_scope`, `manipulation`, `personal_advice`, `off_limits`.
     pub abstention_reason: Option<String>,
     /// `fr` or `en`.
     pub lang: String,

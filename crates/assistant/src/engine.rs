@@ -19,17 +19,24 @@ use crate::index::{
     FieldWeights, IndexError, IndexedPassage, PassageIndex, french_analyzer, stems,
 };
 use crate::query::{self, Analysed, Lang, Lexicon, Vocabulary};
+use crate::scope::{DEFAULT_SCOPE_THRESHOLD, ScopeModel};
 use crate::sheet::Sheet;
 use crate::text::fold;
 
 /// The sheet the assistant hands residents off to (how to reach a person).
 pub const CONTACT_SHEET: &str = "paris-contact";
 
-/// Confidence below which the assistant abstains. Calibrated on the development sets
-/// (`eval/assistant/dev-realistic.jsonl` and the PIAF dev questions, see
-/// `eval/assistant/README.md`): the lowest value that keeps abstention on out-of-scope
-/// questions ≥ 0.95 there.
-pub const DEFAULT_THRESHOLD: f32 = 0.45;
+/// Confidence below which the assistant abstains. Chosen with the scope model's threshold on
+/// the development sets (`eval/assistant/dev-realistic.jsonl`, `dev-paris.jsonl`, see
+/// `eval/assistant/README.md`): together they keep abstention on out-of-scope questions at 1.0
+/// there with in-scope abstention at 0.10; the confidence now only has to tell questions the
+/// sheets answer from those they do not.
+pub const DEFAULT_THRESHOLD: f32 = 0.30;
+
+/// Retrieval confidence above which the scope model cannot decline a question (chosen on the
+/// development sets with the two thresholds: definitional questions such as "qu'est-ce qu'un
+/// PPRE ?" read like trivia but match their sheet almost perfectly).
+pub const SCOPE_OVERRIDE_CONFIDENCE: f32 = 0.9;
 
 /// Who is asking, which shapes the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +59,8 @@ pub enum Abstention {
     PersonalAdvice,
     /// Other people's personal data, or the assistant's opinions.
     OffLimits,
+    /// Not a question about public procedures or services (the scope model says so).
+    OutOfScope,
 }
 
 impl Abstention {
@@ -61,6 +70,7 @@ impl Abstention {
             Abstention::Manipulation => "manipulation",
             Abstention::PersonalAdvice => "personal_advice",
             Abstention::OffLimits => "off_limits",
+            Abstention::OutOfScope => "out_of_scope",
         }
     }
 }
@@ -99,6 +109,9 @@ pub struct Signals {
     pub max_matched_idf: f32,
     /// Highest cosine between the question and the best sheet's passages (dense retriever).
     pub dense_similarity: Option<f32>,
+    /// Probability that the question is about public procedures (the scope model); not a
+    /// feature of the confidence model, a decision of its own.
+    pub in_scope: Option<f32>,
 }
 
 impl Signals {
@@ -243,6 +256,7 @@ pub struct Engine {
     analyzer: TextAnalyzer,
     contact: Option<usize>,
     threshold: f32,
+    scope_threshold: f32,
     n_passages: f32,
     doc_freq: HashMap<String, u64>,
     /// Every stem of each sheet (title, headings, passages).
@@ -410,8 +424,15 @@ impl Engine {
             analyzer,
             contact,
             threshold: DEFAULT_THRESHOLD,
+            scope_threshold: DEFAULT_SCOPE_THRESHOLD,
             doc_freq,
         })
+    }
+
+    /// Overrides the scope threshold (evaluation, calibration); 0 disables the scope model.
+    pub fn with_scope_threshold(mut self, threshold: f32) -> Engine {
+        self.scope_threshold = threshold;
+        self
     }
 
     /// Overrides the abstention threshold (evaluation, calibration).
@@ -679,6 +700,7 @@ impl Engine {
                 ),
                 _ => None,
             },
+            in_scope: None,
         }
     }
 
@@ -695,8 +717,21 @@ impl Engine {
         if let Some((_, reason)) = rules.iter().find(|(rule, _)| rule.is_match(&folded)) {
             return self.abstain(*reason, lang, Signals::default(), question.first_turn);
         }
+        // A follow-up ("et pour un mineur ?") is in scope if the conversation is.
+        let in_scope = match question.previous {
+            Some(previous) => {
+                ScopeModel::built_in().in_scope(&format!("{previous} {}", question.text))
+            }
+            None => ScopeModel::built_in().in_scope(question.text),
+        };
         let hits = self.retrieve_analysed(&analysed, question.vector);
-        let signals = self.signals(&analysed, &hits, question.vector);
+        let mut signals = self.signals(&analysed, &hits, question.vector);
+        signals.in_scope = Some(in_scope);
+        // A question worded unlike a procedure question is declined, unless a sheet matches it
+        // so well that the wording misled the scope model ("qu'est-ce que le prêt sur gage ?").
+        if in_scope < self.scope_threshold && signals.confidence() < SCOPE_OVERRIDE_CONFIDENCE {
+            return self.abstain(Abstention::OutOfScope, lang, signals, question.first_turn);
+        }
         let Some(top) = hits.first() else {
             return self.abstain(
                 Abstention::LowConfidence,
@@ -907,6 +942,12 @@ impl Engine {
             }
             (Abstention::PersonalAdvice, Lang::Fr) => {
                 "Je ne peux pas donner de conseil médical ou juridique personnel. En cas d'urgence, appelez les secours."
+            }
+            (Abstention::OutOfScope, Lang::Fr) => {
+                "Je ne peux répondre qu'aux questions sur les démarches administratives et les services de la Ville, à partir des fiches officielles ; cette question n'en fait pas partie."
+            }
+            (Abstention::OutOfScope, Lang::En) => {
+                "I can only answer questions about administrative procedures and city services, from the official sheets; this question is outside that."
             }
             (Abstention::OffLimits, Lang::Fr) => {
                 "Je ne peux pas répondre à cette demande : je ne communique pas de données personnelles et je ne donne pas d'opinion. Je réponds aux questions sur les démarches administratives."

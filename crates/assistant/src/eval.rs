@@ -61,7 +61,8 @@ pub struct QuestionOutcome {
     pub has_gold_fact: bool,
     pub confidence: f32,
     pub signals: crate::engine::Signals,
-    /// Whether the assistant refused on a rule (manipulation, personal advice), not on confidence.
+    /// Whether the assistant refused on a rule (manipulation, personal advice), not on its
+    /// confidence or its scope model (both of which the signals hold, for calibration).
     pub refused_by_rule: bool,
     pub unsupported: usize,
     pub top_ids: Vec<String>,
@@ -117,9 +118,13 @@ pub fn evaluate(
             has_gold_fact: !question.answers.is_empty(),
             confidence: answer.confidence,
             signals: answer.signals,
-            refused_by_rule: answer
-                .abstained
-                .is_some_and(|a| a != crate::engine::Abstention::LowConfidence),
+            refused_by_rule: answer.abstained.is_some_and(|a| {
+                !matches!(
+                    a,
+                    crate::engine::Abstention::LowConfidence
+                        | crate::engine::Abstention::OutOfScope
+                )
+            }),
             unsupported: answer.unsupported.len(),
             top_ids,
             latency_ms,

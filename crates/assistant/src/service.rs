@@ -118,6 +118,8 @@ impl Assistant {
         data_dir: &Path,
         embedder: Option<Arc<dyn Embedder>>,
     ) -> Result<Assistant, AssistantError> {
+        // The scope model trains once; do it now rather than on the first question.
+        let _ = tokio::task::spawn_blocking(crate::scope::ScopeModel::built_in).await;
         let library = Library::new(store.clone());
         let report = sync_builtin(&library).await?;
         if report.added + report.updated + report.removed > 0 {

@@ -36,6 +36,9 @@ pub struct EvalArgs {
     /// Abstention threshold to evaluate instead of the built-in one.
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Scope-model threshold to evaluate instead of the built-in one (0 disables the model).
+    #[arg(long)]
+    pub scope_threshold: Option<f32>,
     /// Also print, for each threshold, the abstention rates it would give (calibration).
     #[arg(long)]
     pub sweep: bool,
@@ -152,14 +155,20 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
     let questions = eval::read_questions(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.questions.display()))?;
     let engine = assistant.engine();
-    let engine = match args.threshold {
-        Some(threshold) => {
-            // The engine is shared; evaluate a different threshold on a rebuilt copy.
-            let sheets = assistant.library().load_all().await?;
-            let sheets = sheets.into_iter().map(|s| s.sheet).collect();
-            std::sync::Arc::new(assistant::Engine::build(sheets, None)?.with_threshold(threshold))
+    let engine = if args.threshold.is_some() || args.scope_threshold.is_some() {
+        // The engine is shared; evaluate other thresholds on a rebuilt copy.
+        let sheets = assistant.library().load_all().await?;
+        let sheets = sheets.into_iter().map(|s| s.sheet).collect();
+        let mut rebuilt = assistant::Engine::build(sheets, None)?;
+        if let Some(threshold) = args.threshold {
+            rebuilt = rebuilt.with_threshold(threshold);
         }
-        None => engine,
+        if let Some(threshold) = args.scope_threshold {
+            rebuilt = rebuilt.with_scope_threshold(threshold);
+        }
+        std::sync::Arc::new(rebuilt)
+    } else {
+        engine
     };
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message(format!("{} questions", questions.len()));

@@ -27,8 +27,12 @@ use text::linear::{self, SgdOptions, Softmax, SparseVector, Vectorizer};
 
 use crate::catalogue::Catalogue;
 
-/// The training examples shipped with Parvis (written for the project, see `data/README.md`).
-pub const BUILT_IN_EXAMPLES: &str = include_str!("../data/train.jsonl");
+/// The training examples shipped with Parvis (written for the project, see `data/README.md`):
+/// a first batch, and a second written for breadth of vocabulary and forms.
+pub const BUILT_IN_EXAMPLES: &str = concat!(
+    include_str!("../data/train.jsonl"),
+    include_str!("../data/train-2.jsonl")
+);
 
 /// Default probability the best type must reach for the classifier to decide.
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
