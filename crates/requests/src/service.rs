@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use store::{Row, Store, StoreError};
 use time::{Duration, OffsetDateTime};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::area::{Arrondissements, arrondissement_of_postcode};
 use crate::catalogue::{Catalogue, Service};
@@ -110,6 +110,123 @@ pub struct Requests {
     duplicates: RwLock<DuplicateIndex>,
     events: broadcast::Sender<RequestEvent>,
     config: RequestsConfig,
+    writer: mpsc::Sender<(
+        PendingInsert,
+        oneshot::Sender<Result<ServiceRequest, RequestError>>,
+    )>,
+}
+
+/// A new request ready to be written (validated, classified, routed; id not yet known).
+struct PendingInsert {
+    request: ServiceRequest,
+    contact: Contact,
+    note: Option<String>,
+    jurisdiction_id: Option<String>,
+    device_id: Option<String>,
+    account_id: Option<String>,
+}
+
+/// Most new requests committed in one transaction.
+const MAX_GROUP: usize = 64;
+
+/// The intake writer: takes new requests as they come and commits those waiting together, one
+/// transaction (one fsync) for the group, then answers each caller with its stored request.
+/// Group commit keeps every acknowledged request durable while SQLite's single writer stops
+/// being the limit. A group that fails is retried one request per transaction, so that one bad
+/// request cannot fail the others.
+async fn write_intake(
+    store: Store,
+    mut queue: mpsc::Receiver<(
+        PendingInsert,
+        oneshot::Sender<Result<ServiceRequest, RequestError>>,
+    )>,
+) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let pending: Vec<&PendingInsert> = group.iter().map(|(p, _)| p).collect();
+        match insert_group(&store, &pending).await {
+            Ok(ids) => {
+                for ((mut pending, reply), id) in group.drain(..).zip(ids) {
+                    pending.request.id = id;
+                    let _ = reply.send(Ok(pending.request));
+                }
+            }
+            Err(_) => {
+                for (mut pending, reply) in group.drain(..) {
+                    let outcome = insert_group(&store, &[&pending]).await.map(|ids| {
+                        pending.request.id = ids[0];
+                        pending.request
+                    });
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// Inserts requests in one transaction; returns their ids in order.
+async fn insert_group(store: &Store, group: &[&PendingInsert]) -> Result<Vec<i64>, RequestError> {
+    let mut tx = store.begin().await?;
+    let mut ids = Vec::with_capacity(group.len());
+    for pending in group {
+        let r = &pending.request;
+        let stamp = store::timestamp::format(r.requested_at);
+        let row = sqlx::query(
+            "INSERT INTO service_requests (token, service_code, status, stage, description, lat, lon, \
+             address, address_id, arrondissement, media_url, agency_responsible, service_notice, \
+             attributes, classification, jurisdiction_id, device_id, account_id, requested_at, \
+             updated_at, expected_at) \
+             VALUES ($1, $2, 'open', 'received', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $17, $18) RETURNING id",
+        )
+        .bind(&r.token)
+        .bind(&r.service_code)
+        .bind(r.description.as_deref())
+        .bind(r.lat)
+        .bind(r.lon)
+        .bind(r.address.as_deref())
+        .bind(r.address_id.as_deref())
+        .bind(r.arrondissement.map(i64::from))
+        .bind(r.media_url.as_deref())
+        .bind(&r.agency_responsible)
+        .bind(r.service_notice.as_deref())
+        .bind(serde_json::to_string(&r.attributes).expect("a map serialises"))
+        .bind(r.classification.as_ref().map(classification_to_json))
+        .bind(pending.jurisdiction_id.as_deref())
+        .bind(pending.device_id.as_deref())
+        .bind(pending.account_id.as_deref())
+        .bind(&stamp)
+        .bind(store::timestamp::format(r.expected_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        let contact = &pending.contact;
+        if !contact.is_empty() {
+            sqlx::query(
+                "INSERT INTO service_request_contacts (request_id, email, phone, first_name, last_name) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(contact.email.as_deref())
+            .bind(contact.phone.as_deref())
+            .bind(contact.first_name.as_deref())
+            .bind(contact.last_name.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_update(
+            &mut tx,
+            id,
+            Stage::Received,
+            pending.note.as_deref(),
+            "intake",
+            &stamp,
+        )
+        .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
 }
 
 impl std::fmt::Debug for Requests {
@@ -151,7 +268,10 @@ impl Requests {
             ));
         }
         let (events, _) = broadcast::channel(1024);
+        let (writer, queue) = mpsc::channel(1024);
+        tokio::spawn(write_intake(store.clone(), queue));
         Ok(Requests {
+            writer,
             store,
             catalogue,
             classifier,
@@ -249,54 +369,6 @@ impl Requests {
             "Votre signalement a été transmis au service {agency}; traitement prévu avant le {}.",
             expected.date()
         );
-        let attributes = serde_json::to_string(&new.attributes).expect("a map serialises");
-        let classification_json = classification.as_ref().map(classification_to_json);
-        let stamp = store::timestamp::format(now);
-        let expected_stamp = store::timestamp::format(expected);
-
-        let mut tx = self.store.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO service_requests (token, service_code, status, stage, description, lat, lon, \
-             address, address_id, arrondissement, media_url, agency_responsible, service_notice, \
-             attributes, classification, jurisdiction_id, device_id, account_id, requested_at, \
-             updated_at, expected_at) \
-             VALUES ($1, $2, 'open', 'received', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $17, $18) RETURNING id",
-        )
-        .bind(&token)
-        .bind(&service.code)
-        .bind(description)
-        .bind(new.lat)
-        .bind(new.lon)
-        .bind(new.address.as_deref().map(str::trim))
-        .bind(new.address_id.as_deref())
-        .bind(arrondissement.map(i64::from))
-        .bind(new.media_url.as_deref())
-        .bind(&agency)
-        .bind(&notice)
-        .bind(&attributes)
-        .bind(classification_json.as_deref())
-        .bind(new.jurisdiction_id.as_deref())
-        .bind(new.device_id.as_deref())
-        .bind(new.account_id.as_deref())
-        .bind(&stamp)
-        .bind(&expected_stamp)
-        .fetch_one(&mut *tx)
-        .await?;
-        let id: i64 = row.try_get(0)?;
-        if !new.contact.is_empty() {
-            sqlx::query(
-                "INSERT INTO service_request_contacts (request_id, email, phone, first_name, last_name) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(new.contact.email.as_deref())
-            .bind(new.contact.phone.as_deref())
-            .bind(new.contact.first_name.as_deref())
-            .bind(new.contact.last_name.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        }
         let note = classification
             .as_ref()
             .and_then(|c| c.reclassified_from.as_ref())
@@ -306,30 +378,55 @@ impl Requests {
                     service.code
                 )
             });
-        insert_update(
-            &mut tx,
-            id,
-            Stage::Received,
-            note.as_deref(),
-            "intake",
-            &stamp,
-        )
-        .await?;
-        tx.commit().await?;
-
-        if let (Some(lat), Some(lon)) = (new.lat, new.lon) {
+        let request = ServiceRequest {
+            id: 0,
+            token,
+            service_code: service.code.clone(),
+            status: Status::Open,
+            stage: Stage::Received,
+            status_notes: None,
+            description: description.map(str::to_owned),
+            lat: new.lat,
+            lon: new.lon,
+            address: new.address.as_deref().map(str::trim).map(str::to_owned),
+            address_id: new.address_id.clone(),
+            arrondissement,
+            media_url: new.media_url.clone(),
+            agency_responsible: agency,
+            service_notice: Some(notice),
+            attributes: new.attributes.clone(),
+            classification,
+            merged_into: None,
+            requested_at: now,
+            updated_at: now,
+            expected_at: expected,
+            closed_at: None,
+        };
+        let pending = PendingInsert {
+            request,
+            contact: new.contact.clone(),
+            note,
+            jurisdiction_id: new.jurisdiction_id.clone(),
+            device_id: new.device_id.clone(),
+            account_id: new.account_id.clone(),
+        };
+        // Committed by the writer, possibly with other requests in the same transaction.
+        let (reply, written) = oneshot::channel();
+        self.writer.send((pending, reply)).await.map_err(|_| {
+            RequestError::Store(StoreError::Config("the request writer stopped".into()))
+        })?;
+        let request = written.await.map_err(|_| {
+            RequestError::Store(StoreError::Config("the request writer stopped".into()))
+        })??;
+        if let (Some(lat), Some(lon)) = (request.lat, request.lon) {
             self.duplicates.write().unwrap().insert(
-                &service.code,
-                id,
+                &request.service_code,
+                request.id,
                 lat,
                 lon,
                 now.unix_timestamp(),
             );
         }
-        let request = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
         self.publish("created", &request);
         Ok(Receipt {
             request,
