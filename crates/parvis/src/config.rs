@@ -55,7 +55,7 @@ impl Default for RequestsSection {
         RequestsSection {
             catalogue: None,
             duplicate_radius_m: 250.0,
-            duplicate_window_days: 30,
+            duplicate_window_days: 7,
             classifier_threshold: requests::classify::DEFAULT_THRESHOLD,
             reclassify_threshold: 0.9,
         }

@@ -42,7 +42,7 @@ impl Default for RequestsConfig {
     fn default() -> Self {
         RequestsConfig {
             duplicate_radius_m: 250.0,
-            duplicate_window: Duration::days(30),
+            duplicate_window: Duration::days(7),
             reclassify_threshold: 0.9,
         }
     }
