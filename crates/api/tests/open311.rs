@@ -863,3 +863,51 @@ async fn layer_errors_under_open311_are_open311_arrays() {
         reply.body
     );
 }
+
+#[tokio::test]
+async fn operators_watch_request_events_live() {
+    let t = app_on(testing::sqlite().await).await;
+    let refused = send(&t.app, with_key("GET", "/api/requests/events", &t.resident)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let response = t
+        .app
+        .clone()
+        .oneshot(with_key("GET", "/api/requests/events", &t.operator))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    let posted = send(
+        &t.app,
+        form(
+            "/open311/v2/requests.json",
+            &format!(
+                "api_key={}&service_code=EAU-01&{LOUVRE}&description=fuite",
+                t.resident
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let id = posted.json()[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(text.starts_with("event: request\n"), "{text}");
+    let data: Value =
+        serde_json::from_str(text.lines().nth(1).unwrap().strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(data["kind"], "created");
+    assert_eq!(data["request_id"].to_string(), id);
+    assert_eq!(data["service_code"], "EAU-01");
+    assert_eq!(data["arrondissement"], 1);
+}
