@@ -323,30 +323,25 @@ fn drop_schema(url: &str, schema: &str) {
     });
 }
 
-/// The official Python `openai` client drives the OpenAI-compatible API. Runs when
-/// PARVIS_TEST_OPENAI_PYTHON names a Python with `openai` installed (`.ci/run` sets it up).
-#[test]
-fn the_openai_python_client_works_unchanged() {
-    let Ok(python) = std::env::var("PARVIS_TEST_OPENAI_PYTHON") else {
-        eprintln!("PARVIS_TEST_OPENAI_PYTHON unset: openai client test skipped");
+/// Runs `script` (in `tests/`) with the Python named by `python_env` against a server on
+/// defaults, with a fresh key of `role`; skipped when the variable is unset (`.ci/run` sets it).
+fn python_client_passes(python_env: &str, script: &str, role: &str) {
+    let Ok(python) = std::env::var(python_env) else {
+        eprintln!("{python_env} unset: {script} skipped");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let secret = ok(parvis(dir.path())
-        .args([
-            "keys",
-            "create",
-            "--role",
-            "resident-app",
-            "--name",
-            "openai",
-        ])
+        .args(["keys", "create", "--role", role, "--name", script])
         .output()
         .unwrap());
     let server = Server::start(parvis(dir.path()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openai_client.py");
     let output = Command::new(python)
-        .arg(script)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
         .arg(format!("http://{}", server.address))
         .arg(secret.trim())
         .output()
@@ -359,40 +354,24 @@ fn the_openai_python_client_works_unchanged() {
     );
 }
 
+/// The official Python `openai` client drives the OpenAI-compatible API.
+#[test]
+fn the_openai_python_client_works_unchanged() {
+    python_client_passes(
+        "PARVIS_TEST_OPENAI_PYTHON",
+        "openai_client.py",
+        "resident-app",
+    );
+}
+
 /// An existing Open311 client (PyPI `georeport`) drives the server: services, a service
-/// definition, a posted report followed in JSON and XML. Runs when PARVIS_TEST_GEOREPORT_PYTHON
-/// names a Python with `georeport` installed (`.ci/run` sets it up).
+/// definition, a posted report followed in JSON and XML.
 #[test]
 fn an_existing_open311_client_follows_a_report() {
-    let Ok(python) = std::env::var("PARVIS_TEST_GEOREPORT_PYTHON") else {
-        eprintln!("PARVIS_TEST_GEOREPORT_PYTHON unset: Open311 client test skipped");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let secret = ok(parvis(dir.path())
-        .args([
-            "keys",
-            "create",
-            "--role",
-            "resident-app",
-            "--name",
-            "open311-app",
-        ])
-        .output()
-        .unwrap());
-    let server = Server::start(parvis(dir.path()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/georeport_client.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(format!("http://{}", server.address))
-        .arg(secret.trim())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    python_client_passes(
+        "PARVIS_TEST_GEOREPORT_PYTHON",
+        "georeport_client.py",
+        "resident-app",
     );
 }
 

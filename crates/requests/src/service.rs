@@ -592,6 +592,13 @@ impl Requests {
         row.as_ref().map(request_from_row).transpose()
     }
 
+    /// One request that must exist (`NotFound` otherwise).
+    async fn existing(&self, id: i64) -> Result<ServiceRequest, RequestError> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))
+    }
+
     /// The request a token was given for.
     pub async fn by_token(&self, token: &str) -> Result<Option<ServiceRequest>, RequestError> {
         let row = sqlx::query(&format!(
@@ -734,10 +741,7 @@ impl Requests {
             ));
         }
         let note = check_note(note)?;
-        let current = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
+        let current = self.existing(id).await?;
         if current.stage == Stage::Merged {
             return Err(RequestError::Conflict(format!(
                 "request {id} is merged into {}; update that one",
@@ -790,7 +794,7 @@ impl Requests {
         } else if current.status == Status::Closed {
             self.reindex(&current);
         }
-        let updated = self.get(id).await?.expect("the request exists");
+        let updated = self.existing(id).await?;
         self.publish("updated", &updated);
         for follower in followers {
             if let Some(request) = self.get(follower).await? {
@@ -814,10 +818,7 @@ impl Requests {
                 "must be 1 to 100 characters",
             ));
         }
-        let current = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
+        let current = self.existing(id).await?;
         let now = store::timestamp::now();
         let note = format!("assigned to {service}");
         let mut tx = self.store.begin().await?;
@@ -840,7 +841,7 @@ impl Requests {
         )
         .await?;
         tx.commit().await?;
-        let updated = self.get(id).await?.expect("the request exists");
+        let updated = self.existing(id).await?;
         self.publish("assigned", &updated);
         Ok(updated)
     }
@@ -858,14 +859,8 @@ impl Requests {
                 "a request cannot be merged into itself",
             ));
         }
-        let current = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
-        let target = self
-            .get(into)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {into}")))?;
+        let current = self.existing(id).await?;
+        let target = self.existing(into).await?;
         if current.stage == Stage::Merged {
             return Err(RequestError::Conflict(format!(
                 "request {id} is already merged"
@@ -911,17 +906,14 @@ impl Requests {
         .await?;
         tx.commit().await?;
         self.unindex(&current);
-        let merged = self.get(id).await?.expect("the request exists");
+        let merged = self.existing(id).await?;
         self.publish("merged", &merged);
         Ok(merged)
     }
 
     /// Open requests of the same category near a request (for operators).
     pub async fn duplicates_of(&self, id: i64) -> Result<Vec<DuplicateCandidate>, RequestError> {
-        let request = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
+        let request = self.existing(id).await?;
         let (Some(lat), Some(lon)) = (request.lat, request.lon) else {
             return Ok(Vec::new());
         };
@@ -946,9 +938,7 @@ impl Requests {
 
     /// The reporter's personal data of a request (`None` when none was given or it was erased).
     pub async fn contact(&self, id: i64) -> Result<Option<Contact>, RequestError> {
-        if self.get(id).await?.is_none() {
-            return Err(RequestError::NotFound(format!("request {id}")));
-        }
+        self.existing(id).await?;
         let row = sqlx::query(
             "SELECT email, phone, first_name, last_name FROM service_request_contacts \
              WHERE request_id = $1",
@@ -969,10 +959,7 @@ impl Requests {
 
     /// Erases the reporter's personal data; the request stays. Returns whether there was any.
     pub async fn erase_contact(&self, id: i64, actor: &str) -> Result<bool, RequestError> {
-        let request = self
-            .get(id)
-            .await?
-            .ok_or_else(|| RequestError::NotFound(format!("request {id}")))?;
+        let request = self.existing(id).await?;
         let now = store::timestamp::now();
         let mut tx = self.store.begin().await?;
         let erased = sqlx::query("DELETE FROM service_request_contacts WHERE request_id = $1")
