@@ -81,6 +81,9 @@ pub enum Command {
     /// Service requests: classifier, routing and duplicate evaluations, service report, benchmark.
     #[command(subcommand)]
     Requests(crate::requests_cmd::RequestsCommand),
+    /// City sensors: the NAB benchmark of the anomaly detector.
+    #[command(subcommand)]
+    Sensors(crate::sensors_cmd::SensorsCommand),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod requests_cmd;
+mod sensors_cmd;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,311 @@
+//! `parvis sensors …`: the NAB benchmark of the streaming anomaly detector.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use sensors::detect::{Detector, Surprise};
+use sensors::nab::{self, PROFILES, Series};
+
+use crate::bench::markdown_table;
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum SensorsCommand {
+    /// Benchmarks of the sensor platform.
+    #[command(subcommand)]
+    Bench(SensorsBench),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SensorsBench {
+    /// Streams the 58 NAB files through the detector as the live system would and scores them
+    /// with NAB's method (standard, reward_low_FP, reward_low_FN, per category).
+    Nab(NabArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NabArgs {
+    /// The NAB folder (data/, labels/, and results/ for --check-scorer).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// One JSON object: standard, reward_low_fp, reward_low_fn, per_category.
+    #[arg(long)]
+    pub json: bool,
+    /// Write NAB's result files (<dir>/<detector>/<category>/<detector>_<file>.csv).
+    #[arg(long)]
+    pub results_dir: Option<PathBuf>,
+    /// Also score Numenta's published raw outputs and compare with NAB's published per-file
+    /// scores (checks this scorer).
+    #[arg(long)]
+    pub check_scorer: bool,
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+const DETECTOR: &str = "parvisSurprise";
+
+pub async fn run(config: &Config, command: SensorsCommand) -> anyhow::Result<()> {
+    match command {
+        SensorsCommand::Bench(SensorsBench::Nab(args)) => nab_bench(config, &args).await,
+    }
+}
+
+async fn nab_bench(config: &Config, args: &NabArgs) -> anyhow::Result<()> {
+    let started_at = store::timestamp::now();
+    let corpus = nab::read_corpus(&args.data)?;
+    let n_windows: usize = corpus.iter().map(|s| s.windows.len()).sum();
+    let rows: usize = corpus.iter().map(|s| s.values.len()).sum();
+    if args.check_scorer {
+        check_scorer(&args.data, &corpus)?;
+    }
+
+    // Stream every file through a fresh detector, one observation at a time; time it.
+    let clock = Instant::now();
+    let scores: Vec<Vec<f64>> = corpus
+        .iter()
+        .map(|series| {
+            let mut detector = Surprise::default();
+            series
+                .times
+                .iter()
+                .zip(&series.values)
+                .map(|(&t, &v)| detector.score(t, v))
+                .collect()
+        })
+        .collect();
+    let seconds = clock.elapsed().as_secs_f64();
+    let per_second = rows as f64 / seconds;
+
+    let mut results = serde_json::Map::new();
+    let mut table = Vec::new();
+    let mut thresholds = Vec::new();
+    for profile in &PROFILES {
+        let (threshold, raw) = nab::best_threshold(&corpus, &scores, profile);
+        let score = nab::normalise(raw, n_windows, profile);
+        thresholds.push(threshold);
+        table.push(vec![
+            profile.name.to_owned(),
+            format!("{threshold:.4}"),
+            format!("{raw:.2}"),
+            format!("{score:.2}"),
+        ]);
+        let key = match profile.name {
+            "standard" => "standard",
+            "reward_low_FP_rate" => "reward_low_fp",
+            _ => "reward_low_fn",
+        };
+        results.insert(key.into(), serde_json::json!(score));
+    }
+    // The same with the standard profile's threshold for all three (one threshold in all).
+    let one = thresholds[0];
+    for profile in &PROFILES[1..] {
+        let raw: f64 = corpus
+            .iter()
+            .zip(&scores)
+            .map(|(s, sc)| nab::score_file(s, sc, one, profile).score)
+            .sum();
+        table.push(vec![
+            format!("{} (standard threshold)", profile.name),
+            format!("{one:.4}"),
+            format!("{raw:.2}"),
+            format!("{:.2}", nab::normalise(raw, n_windows, profile)),
+        ]);
+    }
+    // Per category, standard profile, at the standard threshold.
+    let mut per_category = serde_json::Map::new();
+    let mut category_rows = Vec::new();
+    let mut categories: Vec<&str> = corpus.iter().map(Series::category).collect();
+    categories.dedup();
+    for category in categories {
+        let (raw, windows) = corpus
+            .iter()
+            .zip(&scores)
+            .filter(|(s, _)| s.category() == category)
+            .fold((0.0, 0usize), |(raw, w), (s, sc)| {
+                (
+                    raw + nab::score_file(s, sc, one, &PROFILES[0]).score,
+                    w + s.windows.len(),
+                )
+            });
+        let score = if windows == 0 {
+            f64::NAN
+        } else {
+            nab::normalise(raw, windows, &PROFILES[0])
+        };
+        category_rows.push(vec![
+            category.to_owned(),
+            windows.to_string(),
+            format!("{raw:.2}"),
+            if windows == 0 {
+                "n/a (no window)".into()
+            } else {
+                format!("{score:.2}")
+            },
+        ]);
+        per_category.insert(category.into(), serde_json::json!({"raw": raw, "windows": windows, "standard": if windows == 0 { None } else { Some(score) }}));
+    }
+    results.insert(
+        "per_category".into(),
+        serde_json::Value::Object(per_category),
+    );
+
+    if let Some(dir) = &args.results_dir {
+        write_results(dir, &corpus, &scores)?;
+        eprintln!(
+            "NAB result files written under {}",
+            dir.join(DETECTOR).display()
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Object(results.clone()));
+    } else {
+        println!(
+            "NAB, detector {DETECTOR}: {} files, {rows} observations, {n_windows} windows",
+            corpus.len()
+        );
+        println!("machine: {}\n", crate::bench::machine());
+        print!(
+            "{}",
+            markdown_table(&["profile", "threshold", "raw score", "NAB score"], &table)
+        );
+        println!(
+            "\nreference (published): ARTime 74.85 / 65.15 / 80.36; Numenta HTM 70.10 / 63.12 / 74.32; CAD OSE 69.90 / 66.98 / 73.18; windowed Gaussian 39.65 (standard / low FP / low FN)\n"
+        );
+        print!(
+            "{}",
+            markdown_table(
+                &[
+                    "category",
+                    "windows",
+                    "raw (standard)",
+                    "NAB score (standard)"
+                ],
+                &category_rows
+            )
+        );
+        println!(
+            "\ndetector alone: {rows} observations in {:.3} s on one core = {:.0} observations/s; {} bytes per series",
+            seconds,
+            per_second,
+            Surprise::default().memory_bytes()
+        );
+    }
+    if !args.no_record {
+        results.insert(
+            "observations_per_second".into(),
+            serde_json::json!(per_second),
+        );
+        results.insert("thresholds".into(), serde_json::json!(thresholds));
+        crate::bench::record(
+            config,
+            "sensors-nab".into(),
+            crate::bench::machine(),
+            started_at,
+            serde_json::Value::Object(results).to_string(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Scores Numenta's published per-row outputs and compares with NAB's published per-file
+/// scores.
+fn check_scorer(root: &Path, corpus: &[Series]) -> anyhow::Result<()> {
+    let published = |profile: &str| -> anyhow::Result<Vec<(String, f64, f64)>> {
+        let path = root.join(format!("results/numenta/numenta_{profile}_scores.csv"));
+        let mut reader =
+            csv::Reader::from_path(&path).with_context(|| path.display().to_string())?;
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record?;
+            if record.get(0) == Some("Totals") {
+                continue;
+            }
+            rows.push((
+                record.get(2).unwrap_or("").to_owned(),
+                record.get(3).unwrap_or("0").parse()?,
+                record.get(4).unwrap_or("0").parse()?,
+            ));
+        }
+        Ok(rows)
+    };
+    let mut table = Vec::new();
+    let mut worst = 0.0f64;
+    for profile in &PROFILES {
+        let rows = published(profile.name)?;
+        for category in ["realTraffic", "realKnownCause"] {
+            let dir = root.join("results/numenta").join(category);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for path in files {
+                let file = path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .trim_start_matches("numenta_")
+                    .to_owned();
+                let name = format!("{category}/{file}");
+                let series = corpus
+                    .iter()
+                    .find(|s| s.name == name)
+                    .context("unknown file")?;
+                let mut reader = csv::Reader::from_path(&path)?;
+                let scores: Vec<f64> = reader
+                    .records()
+                    .map(|r| Ok(r?.get(2).unwrap_or("0").parse::<f64>()?))
+                    .collect::<anyhow::Result<_>>()?;
+                let (_, threshold, expected) = rows
+                    .iter()
+                    .find(|(f, _, _)| *f == name)
+                    .context("no published score")?;
+                let ours = nab::score_file(series, &scores, *threshold, profile).score;
+                worst = worst.max((ours - expected).abs());
+                table.push(vec![
+                    profile.name.to_owned(),
+                    name,
+                    format!("{expected:.6}"),
+                    format!("{ours:.6}"),
+                ]);
+            }
+        }
+    }
+    println!("Scorer check against NAB's published per-file scores of the Numenta detector:\n");
+    print!(
+        "{}",
+        markdown_table(&["profile", "file", "published", "this scorer"], &table)
+    );
+    println!("\nlargest difference: {worst:.2e}\n");
+    anyhow::ensure!(
+        worst < 1e-6,
+        "the scorer disagrees with NAB's published scores"
+    );
+    Ok(())
+}
+
+/// NAB's result files: `<dir>/<detector>/<category>/<detector>_<file>.csv` with
+/// `timestamp,value,anomaly_score,label`.
+fn write_results(dir: &Path, corpus: &[Series], scores: &[Vec<f64>]) -> anyhow::Result<()> {
+    for (series, scores) in corpus.iter().zip(scores) {
+        let (category, file) = series.name.split_once('/').context("category/file")?;
+        let folder = dir.join(DETECTOR).join(category);
+        std::fs::create_dir_all(&folder)?;
+        let mut out = String::from("timestamp,value,anomaly_score,label\n");
+        for (((t, v), s), l) in series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .zip(scores)
+            .zip(series.labels())
+        {
+            out.push_str(&format!("{t},{v},{s},{l}\n"));
+        }
+        std::fs::write(folder.join(format!("{DETECTOR}_{file}")), out)?;
+    }
+    Ok(())
+}
