@@ -12,3 +12,4 @@
 
 pub mod detect;
 pub mod nab;
+pub mod platform;

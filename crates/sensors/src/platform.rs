@@ -1,0 +1,561 @@
+//! The running sensor platform: entities and their latest state (NGSI-LD's model), one time
+//! series per numeric attribute, idempotent batched writes, detectors scoring observations as
+//! they arrive, alerts stored and broadcast.
+//!
+//! A batch is written in one transaction: all of it or none. The same series and instant is
+//! stored once (a repeated observation is ignored, so at-least-once delivery is safe). Detectors
+//! see each series in time order: an observation older than the last one scored is stored but
+//! not scored (no look-ahead, no rewinding).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use store::{Row, Store, StoreError};
+use tokio::sync::broadcast;
+
+use crate::detect::{Detector, Surprise};
+
+/// The value of an attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    /// A point, WGS84.
+    Point { lat: f64, lon: f64 },
+    /// Anything else, kept as JSON text.
+    Structured(String),
+}
+
+/// One attribute of an entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub value: Value,
+    /// When the value was observed, Unix milliseconds.
+    pub observed_ms: Option<i64>,
+    pub unit_code: Option<String>,
+}
+
+/// An entity (a sensor or a thing it observes), as written or read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    pub id: String,
+    pub entity_type: String,
+    pub attributes: BTreeMap<String, Attribute>,
+}
+
+/// An alert raised by a detector.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub id: i64,
+    pub entity_id: String,
+    pub entity_type: String,
+    pub attribute: String,
+    pub observed_ms: i64,
+    pub value: f64,
+    pub score: f64,
+    pub detector: String,
+    pub created_at: String,
+}
+
+/// One point of a series, or one bucket of a downsampled series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bucket {
+    pub start_ms: i64,
+    pub count: i64,
+    pub avg: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Which instants a temporal query covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeRel {
+    Before(i64),
+    After(i64),
+    Between(i64, i64),
+}
+
+/// Errors of the platform.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    #[error("entity {0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SensorError {
+    fn from(e: sqlx::Error) -> Self {
+        SensorError::Store(StoreError::Database(e))
+    }
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpsertOutcome {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    /// Observations stored (repeats excluded).
+    pub observations: usize,
+    pub alerts: Vec<Alert>,
+}
+
+/// Behaviour of the platform.
+#[derive(Debug, Clone)]
+pub struct SensorsConfig {
+    /// Score at or above which an observation raises an alert.
+    pub alert_threshold: f64,
+    /// Days of observations kept per series unless set otherwise.
+    pub retention_days: i64,
+}
+
+impl Default for SensorsConfig {
+    fn default() -> Self {
+        SensorsConfig {
+            alert_threshold: 0.5,
+            retention_days: 400,
+        }
+    }
+}
+
+struct SeriesState {
+    detector: Surprise,
+    last_ms: i64,
+}
+
+/// The platform over a store.
+pub struct Sensors {
+    store: Store,
+    config: SensorsConfig,
+    series_ids: Mutex<HashMap<(String, String), i64>>,
+    detectors: Mutex<HashMap<i64, SeriesState>>,
+    alerts: broadcast::Sender<Alert>,
+}
+
+impl std::fmt::Debug for Sensors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sensors").field("store", &self.store).finish()
+    }
+}
+
+/// Observations per INSERT statement.
+const ROWS_PER_STATEMENT: usize = 200;
+
+impl Sensors {
+    pub async fn open(store: Store, config: SensorsConfig) -> Result<Sensors, SensorError> {
+        let rows = sqlx::query("SELECT entity_id, attribute, id FROM sensor_series")
+            .fetch_all(store.reader())
+            .await?;
+        let mut ids = HashMap::new();
+        for row in &rows {
+            ids.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
+        }
+        let (alerts, _) = broadcast::channel(1024);
+        Ok(Sensors {
+            store,
+            config,
+            series_ids: Mutex::new(ids),
+            detectors: Mutex::new(HashMap::new()),
+            alerts,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Live alerts; a slow subscriber misses some (it is told), never blocks ingestion.
+    pub fn subscribe(&self) -> broadcast::Receiver<Alert> {
+        self.alerts.subscribe()
+    }
+
+    /// Creates an entity; fails if it exists.
+    pub async fn create(&self, entity: Entity) -> Result<UpsertOutcome, SensorError> {
+        if self.get(&entity.id).await?.is_some() {
+            return Err(SensorError::AlreadyExists(entity.id));
+        }
+        self.upsert(vec![entity], false).await
+    }
+
+    /// Creates or updates entities in one transaction. `merge`: attributes are added to the
+    /// existing ones (NGSI-LD `options=update`); otherwise they replace them.
+    pub async fn upsert(&self, batch: Vec<Entity>, merge: bool) -> Result<UpsertOutcome, SensorError> {
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
+        let now = store::timestamp::now();
+        let mut outcome = UpsertOutcome::default();
+        let mut observations: Vec<(i64, i64, f64)> = Vec::new();
+        let mut tx = self.store.begin().await?;
+        for entity in &batch {
+            let existing = sqlx::query("SELECT type, attributes FROM sensor_entities WHERE id = $1")
+                .bind(&entity.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut attributes = entity.attributes.clone();
+            match existing {
+                Some(row) => {
+                    let stored_type: String = row.try_get(0)?;
+                    if stored_type != entity.entity_type {
+                        return Err(SensorError::Invalid(format!(
+                            "entity {} has type {stored_type}, not {}",
+                            entity.id, entity.entity_type
+                        )));
+                    }
+                    if merge {
+                        let stored: String = row.try_get(1)?;
+                        let mut old: BTreeMap<String, Attribute> =
+                            serde_json::from_str(&stored).unwrap_or_default();
+                        old.extend(attributes);
+                        attributes = old;
+                    }
+                    sqlx::query("UPDATE sensor_entities SET attributes = $1, modified_at = $2 WHERE id = $3")
+                        .bind(serde_json::to_string(&attributes).expect("attributes serialise"))
+                        .bind(&now)
+                        .bind(&entity.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    outcome.updated.push(entity.id.clone());
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO sensor_entities (id, type, attributes, created_at, modified_at) \
+                         VALUES ($1, $2, $3, $4, $4)",
+                    )
+                    .bind(&entity.id)
+                    .bind(&entity.entity_type)
+                    .bind(serde_json::to_string(&attributes).expect("attributes serialise"))
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                    outcome.created.push(entity.id.clone());
+                }
+            }
+            for (name, attribute) in &entity.attributes {
+                let Value::Number(value) = attribute.value else { continue };
+                let series = self.series_id(&mut tx, &entity.id, name).await?;
+                observations.push((series, attribute.observed_ms.unwrap_or(now_ms), value));
+            }
+        }
+        // Repeated (series, instant) pairs are ignored, within the batch and against the store.
+        let mut inserted: Vec<bool> = Vec::with_capacity(observations.len());
+        for chunk in observations.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO sensor_observations (series_id, observed_ms, value) VALUES {} \
+                 ON CONFLICT (series_id, observed_ms) DO NOTHING RETURNING series_id, observed_ms",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (series, at, value) in chunk {
+                query = query.bind(*series).bind(*at).bind(*value);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
+            let mut stored: std::collections::HashSet<(i64, i64)> = std::collections::HashSet::new();
+            for row in &rows {
+                stored.insert((row.try_get(0)?, row.try_get(1)?));
+            }
+            for (series, at, _) in chunk {
+                inserted.push(stored.remove(&(*series, *at)));
+            }
+        }
+        tx.commit().await?;
+        outcome.observations = inserted.iter().filter(|i| **i).count();
+
+        // Score what was stored, in time order per series.
+        let mut fresh: Vec<(i64, i64, f64)> = observations
+            .into_iter()
+            .zip(inserted)
+            .filter_map(|(o, new)| new.then_some(o))
+            .collect();
+        fresh.sort_by_key(|(series, at, _)| (*series, *at));
+        let mut raised = Vec::new();
+        {
+            let mut detectors = self.detectors.lock().unwrap();
+            for (series, at, value) in fresh {
+                let state = detectors.entry(series).or_insert_with(|| SeriesState {
+                    detector: Surprise::default(),
+                    last_ms: i64::MIN,
+                });
+                if at <= state.last_ms {
+                    continue;
+                }
+                state.last_ms = at;
+                let score = state.detector.score(at / 1000, value);
+                if score >= self.config.alert_threshold {
+                    raised.push((series, at, value, score));
+                }
+            }
+        }
+        if !raised.is_empty() {
+            outcome.alerts = self.store_alerts(&batch, raised).await?;
+            for alert in &outcome.alerts {
+                let _ = self.alerts.send(alert.clone());
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn series_id(
+        &self,
+        tx: &mut store::Transaction<'static, store::Any>,
+        entity: &str,
+        attribute: &str,
+    ) -> Result<i64, SensorError> {
+        let key = (entity.to_owned(), attribute.to_owned());
+        if let Some(id) = self.series_ids.lock().unwrap().get(&key) {
+            return Ok(*id);
+        }
+        sqlx::query(
+            "INSERT INTO sensor_series (entity_id, attribute, retention_days) VALUES ($1, $2, $3) \
+             ON CONFLICT (entity_id, attribute) DO NOTHING",
+        )
+        .bind(entity)
+        .bind(attribute)
+        .bind(self.config.retention_days)
+        .execute(&mut **tx)
+        .await?;
+        let id: i64 = sqlx::query("SELECT id FROM sensor_series WHERE entity_id = $1 AND attribute = $2")
+            .bind(entity)
+            .bind(attribute)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        // Cached only once committed would be stricter; a rolled-back id is simply re-read.
+        self.series_ids.lock().unwrap().insert(key, id);
+        Ok(id)
+    }
+
+    async fn store_alerts(
+        &self,
+        batch: &[Entity],
+        raised: Vec<(i64, i64, f64, f64)>,
+    ) -> Result<Vec<Alert>, SensorError> {
+        let names: HashMap<i64, (String, String)> = self
+            .series_ids
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|((e, a), id)| (*id, (e.clone(), a.clone())))
+            .collect();
+        let now = store::timestamp::now();
+        let mut tx = self.store.begin().await?;
+        let mut alerts = Vec::new();
+        for (series, at, value, score) in raised {
+            let Some((entity_id, attribute)) = names.get(&series).cloned() else { continue };
+            let entity_type = batch
+                .iter()
+                .find(|e| e.id == entity_id)
+                .map(|e| e.entity_type.clone())
+                .unwrap_or_default();
+            let row = sqlx::query(
+                "INSERT INTO sensor_alerts (series_id, entity_id, entity_type, attribute, observed_ms, value, score, detector, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'surprise', $8) RETURNING id",
+            )
+            .bind(series)
+            .bind(&entity_id)
+            .bind(&entity_type)
+            .bind(&attribute)
+            .bind(at)
+            .bind(value)
+            .bind(score)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?;
+            alerts.push(Alert {
+                id: row.try_get(0)?,
+                entity_id,
+                entity_type,
+                attribute,
+                observed_ms: at,
+                value,
+                score,
+                detector: "surprise".into(),
+                created_at: now.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(alerts)
+    }
+
+    /// An entity with its latest attributes.
+    pub async fn get(&self, id: &str) -> Result<Option<Entity>, SensorError> {
+        let row = sqlx::query("SELECT id, type, attributes FROM sensor_entities WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.store.reader())
+            .await?;
+        row.as_ref().map(entity_from_row).transpose()
+    }
+
+    /// Entities of a type (all types when `None`), by id, at most `limit` from `offset`.
+    pub async fn list(&self, entity_type: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Entity>, SensorError> {
+        let rows = match entity_type {
+            Some(t) => {
+                sqlx::query(&format!(
+                    "SELECT id, type, attributes FROM sensor_entities WHERE type = $1 ORDER BY id LIMIT {limit} OFFSET {offset}"
+                ))
+                .bind(t)
+                .fetch_all(self.store.reader())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT id, type, attributes FROM sensor_entities ORDER BY id LIMIT {limit} OFFSET {offset}"
+                ))
+                .fetch_all(self.store.reader())
+                .await?
+            }
+        };
+        rows.iter().map(entity_from_row).collect()
+    }
+
+    /// The observations of an entity's numeric attributes in a period, oldest first (the last
+    /// `last_n` of them per attribute when set).
+    pub async fn temporal(
+        &self,
+        id: &str,
+        attributes: &[String],
+        rel: Option<TimeRel>,
+        last_n: Option<usize>,
+    ) -> Result<BTreeMap<String, Vec<(i64, f64)>>, SensorError> {
+        if self.get(id).await?.is_none() {
+            return Err(SensorError::NotFound(format!("entity {id}")));
+        }
+        let (from, to) = match rel {
+            None => (i64::MIN, i64::MAX),
+            Some(TimeRel::Before(t)) => (i64::MIN, t - 1),
+            Some(TimeRel::After(t)) => (t + 1, i64::MAX),
+            Some(TimeRel::Between(a, b)) => (a, b - 1),
+        };
+        let series = sqlx::query("SELECT id, attribute FROM sensor_series WHERE entity_id = $1 ORDER BY attribute")
+            .bind(id)
+            .fetch_all(self.store.reader())
+            .await?;
+        let mut out = BTreeMap::new();
+        for row in &series {
+            let series_id: i64 = row.try_get(0)?;
+            let attribute: String = row.try_get(1)?;
+            if !attributes.is_empty() && !attributes.contains(&attribute) {
+                continue;
+            }
+            let limit = last_n.map_or(String::new(), |n| format!(" LIMIT {}", n.min(100_000)));
+            let order = if last_n.is_some() { "DESC" } else { "ASC" };
+            let rows = sqlx::query(&format!(
+                "SELECT observed_ms, value FROM sensor_observations WHERE series_id = $1 \
+                 AND observed_ms >= $2 AND observed_ms <= $3 ORDER BY observed_ms {order}{limit}"
+            ))
+            .bind(series_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.store.reader())
+            .await?;
+            let mut points: Vec<(i64, f64)> = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            points.sort_by_key(|p| p.0);
+            out.insert(attribute, points);
+        }
+        Ok(out)
+    }
+
+    /// A series downsampled into buckets of `bucket_ms` (avg, min, max, count), in [from, to).
+    pub async fn downsample(
+        &self,
+        entity: &str,
+        attribute: &str,
+        from: i64,
+        to: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<Bucket>, SensorError> {
+        if bucket_ms <= 0 {
+            return Err(SensorError::Invalid("bucket must be positive".into()));
+        }
+        let Some(series) = self.series_ids.lock().unwrap().get(&(entity.to_owned(), attribute.to_owned())).copied() else {
+            return Err(SensorError::NotFound(format!("series {entity} {attribute}")));
+        };
+        let rows = sqlx::query(
+            "SELECT (observed_ms - $2) / $4, COUNT(*), AVG(value), MIN(value), MAX(value) \
+             FROM sensor_observations WHERE series_id = $1 AND observed_ms >= $2 AND observed_ms < $3 \
+             GROUP BY (observed_ms - $2) / $4 ORDER BY 1",
+        )
+        .bind(series)
+        .bind(from)
+        .bind(to)
+        .bind(bucket_ms)
+        .fetch_all(self.store.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let k: i64 = r.try_get(0)?;
+                Ok(Bucket {
+                    start_ms: from + k * bucket_ms,
+                    count: r.try_get(1)?,
+                    avg: r.try_get(2)?,
+                    min: r.try_get(3)?,
+                    max: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(SensorError::from)
+    }
+
+    /// The latest alerts, newest first.
+    pub async fn alerts(&self, limit: usize) -> Result<Vec<Alert>, SensorError> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, entity_id, entity_type, attribute, observed_ms, value, score, detector, created_at \
+             FROM sensor_alerts ORDER BY id DESC LIMIT {}",
+            limit.min(1000)
+        ))
+        .fetch_all(self.store.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Alert {
+                    id: r.try_get(0)?,
+                    entity_id: r.try_get(1)?,
+                    entity_type: r.try_get(2)?,
+                    attribute: r.try_get(3)?,
+                    observed_ms: r.try_get(4)?,
+                    value: r.try_get(5)?,
+                    score: r.try_get(6)?,
+                    detector: r.try_get(7)?,
+                    created_at: r.try_get(8)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(SensorError::from)
+    }
+
+    /// Deletes observations older than each series' retention; returns how many.
+    pub async fn enforce_retention(&self) -> Result<u64, SensorError> {
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        let mut tx = self.store.begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM sensor_observations WHERE observed_ms < $1 - (SELECT retention_days FROM sensor_series s \
+             WHERE s.id = sensor_observations.series_id) * 86400000",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+fn entity_from_row(row: &store::AnyRow) -> Result<Entity, SensorError> {
+    let attributes: String = row.try_get(2)?;
+    Ok(Entity {
+        id: row.try_get(0)?,
+        entity_type: row.try_get(1)?,
+        attributes: serde_json::from_str(&attributes).map_err(|e| SensorError::Invalid(e.to_string()))?,
+    })
+}
