@@ -20,6 +20,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod ngsi;
 pub mod open311;
 pub mod openai;
 pub mod requests_routes;
@@ -73,6 +74,7 @@ struct Inner {
     openapi_json: String,
     assistant: Option<Arc<assistant::Assistant>>,
     requests: Option<Arc<requests::Requests>>,
+    sensors: Option<Arc<sensors::platform::Sensors>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,6 +101,7 @@ impl AppState {
                 openapi_json,
                 assistant: None,
                 requests: None,
+                sensors: None,
             }),
         }
     }
@@ -146,6 +149,16 @@ impl AppState {
                 "the assistant is not running on this node",
             )
         })
+    }
+
+    /// Wires the sensor platform in (before the state is shared).
+    pub fn with_sensors(self, sensors: Arc<sensors::platform::Sensors>) -> AppState {
+        self.edit(|inner| inner.sensors = Some(sensors))
+    }
+
+    /// The sensor platform, or `None` when this node runs without it.
+    pub fn sensors(&self) -> Option<&Arc<sensors::platform::Sensors>> {
+        self.inner.sensors.as_ref()
     }
 
     /// The service requests, or `None` when this node runs without them.

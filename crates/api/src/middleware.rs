@@ -4,7 +4,7 @@
 //! 2. observation: a span with the request id, the access log line, the metrics;
 //! 3. error normalisation: any error response not already in a structured format (axum's 404
 //!    and 405, a layer's 413 or timeout) is rewritten to the catalogue's JSON body (under
-//!    `/open311/`, to the Open311 error array);
+//!    `/open311/`, to the Open311 error array; under `/ngsi-ld/`, to ProblemDetails);
 //! 4. compression (gzip, when the client accepts it and the body is worth it);
 //! 5. timeout for the whole handling of a request;
 //! 6. body-size limit;
@@ -109,6 +109,7 @@ async fn normalise_errors(request: Request, next: Next) -> Response {
         .path()
         .strip_prefix("/open311/")
         .map(crate::open311::format_of_path);
+    let ngsi = request.uri().path().starts_with("/ngsi-ld/");
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -121,6 +122,16 @@ async fn normalise_errors(request: Request, next: Next) -> Response {
         .is_some_and(|ct| ct.contains("json") || ct.contains("xml"));
     if structured {
         return response;
+    }
+    if ngsi {
+        // NGSI-LD clients expect ProblemDetails, whatever failed.
+        let mut rewritten =
+            crate::ngsi::Problem::for_status(status, code_for_status(status).description())
+                .into_response();
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            rewritten.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return rewritten;
     }
     if let Some(format) = open311 {
         // Open311 clients expect the specification's error array, whatever failed.

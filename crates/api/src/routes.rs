@@ -38,6 +38,7 @@ use crate::extract::{ApiJson, ApiPath};
         (name = "access", description = "API keys and roles (resident-app < agent < operator < admin)."),
         (name = "open311", description = "Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2): services, requests, tokens and mySociety's servicerequestupdates, each in .json and .xml; errors are Open311 arrays of {code, description}."),
         (name = "requests", description = "Service requests beyond Open311: operators' life cycle (status, assignment, merges), live events, the service report, category suggestions, personal data (admin)."),
+        (name = "sensors", description = "City sensors: a subset of NGSI-LD (errors as ProblemDetails) and the alerts anomaly detectors raise."),
         (name = "assistant", description = "The citizen and agent assistant: cited answers from official procedure sheets; an OpenAI-compatible chat API."),
     )
 )]
@@ -88,6 +89,15 @@ fn api_router() -> OpenApiRouter<AppState> {
             crate::requests_routes::personal_data,
             crate::requests_routes::erase_personal_data
         ))
+        .routes(routes!(
+            crate::ngsi::create_entity,
+            crate::ngsi::query_entities
+        ))
+        .routes(routes!(crate::ngsi::upsert))
+        .routes(routes!(crate::ngsi::get_entity))
+        .routes(routes!(crate::ngsi::temporal))
+        .routes(routes!(crate::ngsi::alerts))
+        .routes(routes!(crate::ngsi::alert_events))
 }
 
 /// Every route, with the 404 fallback.
@@ -101,11 +111,22 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     api_router().into_openapi()
 }
 
-async fn route_not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        Code::RouteNotFound,
-        format!("no route for {method} {}", uri.path()),
-    )
+/// No route: the catalogue's error, or the protocol's own shape under `/open311/` and
+/// `/ngsi-ld/`.
+async fn route_not_found(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let message = format!("no route for {method} {path}");
+    if let Some(rest) = path.strip_prefix("/open311/") {
+        return crate::open311::Open311Error {
+            status: StatusCode::NOT_FOUND,
+            description: message,
+        }
+        .render(crate::open311::format_of_path(rest));
+    }
+    if path.starts_with("/ngsi-ld/") {
+        return crate::ngsi::Problem::not_found(message).into_response();
+    }
+    ApiError::new(Code::RouteNotFound, message).into_response()
 }
 
 /// The process is alive.

@@ -153,9 +153,27 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         open_indexed = requests.indexed_open_requests(),
         "service requests ready"
     );
+    let sensors = std::sync::Arc::new(
+        sensors::platform::Sensors::open(store.clone(), config.sensors.platform()).await?,
+    );
+    let retention = {
+        let sensors = sensors.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match sensors.enforce_retention().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "old observations deleted (retention)"),
+                    Err(error) => tracing::warn!(%error, "retention failed"),
+                }
+            }
+        })
+    };
     let state = api::AppState::new(store.clone(), config.api())
         .with_assistant(assistant)
-        .with_requests(requests);
+        .with_requests(requests)
+        .with_sensors(sensors);
     let app = api::router(state);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -178,6 +196,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         () = deadline => tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping"),
     }
     refresher.abort();
+    retention.abort();
     store.close().await;
     tracing::info!("Parvis stopped");
     Ok(())

@@ -33,6 +33,35 @@ pub struct Config {
     pub log: LogConfig,
     pub assistant: AssistantConfig,
     pub requests: RequestsSection,
+    pub sensors: SensorsSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorsSection {
+    /// Detector score at or above which an observation raises an alert.
+    pub alert_threshold: f64,
+    /// Days of observations kept per series.
+    pub retention_days: i64,
+}
+
+impl Default for SensorsSection {
+    fn default() -> Self {
+        let defaults = sensors::platform::SensorsConfig::default();
+        SensorsSection {
+            alert_threshold: defaults.alert_threshold,
+            retention_days: defaults.retention_days,
+        }
+    }
+}
+
+impl SensorsSection {
+    pub fn platform(&self) -> sensors::platform::SensorsConfig {
+        sensors::platform::SensorsConfig {
+            alert_threshold: self.alert_threshold,
+            retention_days: self.retention_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +151,7 @@ impl Default for Config {
             log: LogConfig::default(),
             assistant: AssistantConfig::default(),
             requests: RequestsSection::default(),
+            sensors: SensorsSection::default(),
         }
     }
 }
@@ -259,6 +289,12 @@ impl Config {
                     "assistant.embeddings_model is required with assistant.embeddings_url".into(),
                 );
             }
+        }
+        if !(0.0..=1.0).contains(&self.sensors.alert_threshold) {
+            problems.push("sensors.alert_threshold must be in [0, 1]".into());
+        }
+        if !(1..=36_500).contains(&self.sensors.retention_days) {
+            problems.push("sensors.retention_days must be 1 to 36500".into());
         }
         let r = &self.requests;
         if !(r.duplicate_radius_m > 0.0 && r.duplicate_radius_m <= 5000.0) {

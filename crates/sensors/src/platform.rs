@@ -24,7 +24,10 @@ pub enum Value {
     Text(String),
     Bool(bool),
     /// A point, WGS84.
-    Point { lat: f64, lon: f64 },
+    Point {
+        lat: f64,
+        lon: f64,
+    },
     /// Anything else, kept as JSON text.
     Structured(String),
 }
@@ -141,7 +144,9 @@ pub struct Sensors {
 
 impl std::fmt::Debug for Sensors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sensors").field("store", &self.store).finish()
+        f.debug_struct("Sensors")
+            .field("store", &self.store)
+            .finish()
     }
 }
 
@@ -186,17 +191,22 @@ impl Sensors {
 
     /// Creates or updates entities in one transaction. `merge`: attributes are added to the
     /// existing ones (NGSI-LD `options=update`); otherwise they replace them.
-    pub async fn upsert(&self, batch: Vec<Entity>, merge: bool) -> Result<UpsertOutcome, SensorError> {
+    pub async fn upsert(
+        &self,
+        batch: Vec<Entity>,
+        merge: bool,
+    ) -> Result<UpsertOutcome, SensorError> {
         let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
         let now = store::timestamp::now();
         let mut outcome = UpsertOutcome::default();
         let mut observations: Vec<(i64, i64, f64)> = Vec::new();
         let mut tx = self.store.begin().await?;
         for entity in &batch {
-            let existing = sqlx::query("SELECT type, attributes FROM sensor_entities WHERE id = $1")
-                .bind(&entity.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let existing =
+                sqlx::query("SELECT type, attributes FROM sensor_entities WHERE id = $1")
+                    .bind(&entity.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let mut attributes = entity.attributes.clone();
             match existing {
                 Some(row) => {
@@ -237,7 +247,9 @@ impl Sensors {
                 }
             }
             for (name, attribute) in &entity.attributes {
-                let Value::Number(value) = attribute.value else { continue };
+                let Value::Number(value) = attribute.value else {
+                    continue;
+                };
                 let series = self.series_id(&mut tx, &entity.id, name).await?;
                 observations.push((series, attribute.observed_ms.unwrap_or(now_ms), value));
             }
@@ -258,7 +270,8 @@ impl Sensors {
                 query = query.bind(*series).bind(*at).bind(*value);
             }
             let rows = query.fetch_all(&mut *tx).await?;
-            let mut stored: std::collections::HashSet<(i64, i64)> = std::collections::HashSet::new();
+            let mut stored: std::collections::HashSet<(i64, i64)> =
+                std::collections::HashSet::new();
             for row in &rows {
                 stored.insert((row.try_get(0)?, row.try_get(1)?));
             }
@@ -322,12 +335,13 @@ impl Sensors {
         .bind(self.config.retention_days)
         .execute(&mut **tx)
         .await?;
-        let id: i64 = sqlx::query("SELECT id FROM sensor_series WHERE entity_id = $1 AND attribute = $2")
-            .bind(entity)
-            .bind(attribute)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+        let id: i64 =
+            sqlx::query("SELECT id FROM sensor_series WHERE entity_id = $1 AND attribute = $2")
+                .bind(entity)
+                .bind(attribute)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
         // Cached only once committed would be stricter; a rolled-back id is simply re-read.
         self.series_ids.lock().unwrap().insert(key, id);
         Ok(id)
@@ -349,7 +363,9 @@ impl Sensors {
         let mut tx = self.store.begin().await?;
         let mut alerts = Vec::new();
         for (series, at, value, score) in raised {
-            let Some((entity_id, attribute)) = names.get(&series).cloned() else { continue };
+            let Some((entity_id, attribute)) = names.get(&series).cloned() else {
+                continue;
+            };
             let entity_type = batch
                 .iter()
                 .find(|e| e.id == entity_id)
@@ -395,7 +411,12 @@ impl Sensors {
     }
 
     /// Entities of a type (all types when `None`), by id, at most `limit` from `offset`.
-    pub async fn list(&self, entity_type: Option<&str>, limit: usize, offset: usize) -> Result<Vec<Entity>, SensorError> {
+    pub async fn list(
+        &self,
+        entity_type: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Entity>, SensorError> {
         let rows = match entity_type {
             Some(t) => {
                 sqlx::query(&format!(
@@ -434,10 +455,12 @@ impl Sensors {
             Some(TimeRel::After(t)) => (t + 1, i64::MAX),
             Some(TimeRel::Between(a, b)) => (a, b - 1),
         };
-        let series = sqlx::query("SELECT id, attribute FROM sensor_series WHERE entity_id = $1 ORDER BY attribute")
-            .bind(id)
-            .fetch_all(self.store.reader())
-            .await?;
+        let series = sqlx::query(
+            "SELECT id, attribute FROM sensor_series WHERE entity_id = $1 ORDER BY attribute",
+        )
+        .bind(id)
+        .fetch_all(self.store.reader())
+        .await?;
         let mut out = BTreeMap::new();
         for row in &series {
             let series_id: i64 = row.try_get(0)?;
@@ -478,8 +501,16 @@ impl Sensors {
         if bucket_ms <= 0 {
             return Err(SensorError::Invalid("bucket must be positive".into()));
         }
-        let Some(series) = self.series_ids.lock().unwrap().get(&(entity.to_owned(), attribute.to_owned())).copied() else {
-            return Err(SensorError::NotFound(format!("series {entity} {attribute}")));
+        let Some(series) = self
+            .series_ids
+            .lock()
+            .unwrap()
+            .get(&(entity.to_owned(), attribute.to_owned()))
+            .copied()
+        else {
+            return Err(SensorError::NotFound(format!(
+                "series {entity} {attribute}"
+            )));
         };
         let rows = sqlx::query(
             "SELECT (observed_ms - $2) / $4, COUNT(*), AVG(value), MIN(value), MAX(value) \
@@ -556,6 +587,7 @@ fn entity_from_row(row: &store::AnyRow) -> Result<Entity, SensorError> {
     Ok(Entity {
         id: row.try_get(0)?,
         entity_type: row.try_get(1)?,
-        attributes: serde_json::from_str(&attributes).map_err(|e| SensorError::Invalid(e.to_string()))?,
+        attributes: serde_json::from_str(&attributes)
+            .map_err(|e| SensorError::Invalid(e.to_string()))?,
     })
 }

@@ -10,13 +10,25 @@ fn flow(id: &str, at_ms: i64, intensity: f64) -> Entity {
     let mut attributes = BTreeMap::new();
     attributes.insert(
         "intensity".to_owned(),
-        Attribute { value: Value::Number(intensity), observed_ms: Some(at_ms), unit_code: None },
+        Attribute {
+            value: Value::Number(intensity),
+            observed_ms: Some(at_ms),
+            unit_code: None,
+        },
     );
     attributes.insert(
         "laneId".to_owned(),
-        Attribute { value: Value::Text("1".into()), observed_ms: None, unit_code: None },
+        Attribute {
+            value: Value::Text("1".into()),
+            observed_ms: None,
+            unit_code: None,
+        },
     );
-    Entity { id: id.to_owned(), entity_type: "TrafficFlowObserved".into(), attributes }
+    Entity {
+        id: id.to_owned(),
+        entity_type: "TrafficFlowObserved".into(),
+        attributes,
+    }
 }
 
 const HOUR: i64 = 3_600_000;
@@ -24,7 +36,9 @@ const HOUR: i64 = 3_600_000;
 #[tokio::test]
 async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
     for store in testing::backends().await {
-        let sensors = Sensors::open(store::Store::clone(&store), SensorsConfig::default()).await.unwrap();
+        let sensors = Sensors::open(store::Store::clone(&store), SensorsConfig::default())
+            .await
+            .unwrap();
         let mut alerts = sensors.subscribe();
         let id = "urn:ngsi-ld:TrafficFlowObserved:boulevard-voltaire";
         // 300 hours of a steady count with small noise, then a spike.
@@ -40,30 +54,54 @@ async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
         let again = sensors.upsert(batch, true).await.unwrap();
         assert_eq!(again.observations, 0);
 
-        let spike = sensors.upsert(vec![flow(id, 300 * HOUR, 900.0)], true).await.unwrap();
+        let spike = sensors
+            .upsert(vec![flow(id, 300 * HOUR, 900.0)], true)
+            .await
+            .unwrap();
         assert_eq!(spike.alerts.len(), 1, "{spike:?}");
         assert_eq!(spike.alerts[0].attribute, "intensity");
         assert_eq!(alerts.recv().await.unwrap().observed_ms, 300 * HOUR);
         assert_eq!(sensors.alerts(10).await.unwrap().len(), 1);
 
         // An older observation arriving late is stored, not scored.
-        let late = sensors.upsert(vec![flow(id, 10 * HOUR + 1, 5000.0)], true).await.unwrap();
+        let late = sensors
+            .upsert(vec![flow(id, 10 * HOUR + 1, 5000.0)], true)
+            .await
+            .unwrap();
         assert_eq!(late.observations, 1);
         assert!(late.alerts.is_empty());
 
         let latest = sensors.get(id).await.unwrap().unwrap();
-        assert_eq!(latest.attributes["intensity"].value, Value::Number(5000.0), "latest written");
+        assert_eq!(
+            latest.attributes["intensity"].value,
+            Value::Number(5000.0),
+            "latest written"
+        );
         assert_eq!(latest.attributes["laneId"].value, Value::Text("1".into()));
 
         let last = sensors.temporal(id, &[], None, Some(2)).await.unwrap();
-        assert_eq!(last["intensity"], vec![(299 * HOUR, 100.0 + ((299 * 37) % 7) as f64), (300 * HOUR, 900.0)]);
+        assert_eq!(
+            last["intensity"],
+            vec![
+                (299 * HOUR, 100.0 + ((299 * 37) % 7) as f64),
+                (300 * HOUR, 900.0)
+            ]
+        );
         let between = sensors
-            .temporal(id, &["intensity".into()], Some(TimeRel::Between(0, 3 * HOUR)), None)
+            .temporal(
+                id,
+                &["intensity".into()],
+                Some(TimeRel::Between(0, 3 * HOUR)),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(between["intensity"].len(), 3);
 
-        let days = sensors.downsample(id, "intensity", 0, 24 * HOUR, 12 * HOUR).await.unwrap();
+        let days = sensors
+            .downsample(id, "intensity", 0, 24 * HOUR, 12 * HOUR)
+            .await
+            .unwrap();
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].count, 13, "12 hourly values and the late one");
         assert_eq!(days[0].max, 5000.0);
@@ -73,14 +111,27 @@ async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
         // Type changes are refused and write nothing.
         let mut other = flow(id, 400 * HOUR, 1.0);
         other.entity_type = "ItemFlowObserved".into();
-        let error = sensors.upsert(vec![flow("urn:x:new", 0, 1.0), other], true).await.unwrap_err();
+        let error = sensors
+            .upsert(vec![flow("urn:x:new", 0, 1.0), other], true)
+            .await
+            .unwrap_err();
         assert!(matches!(error, SensorError::Invalid(_)), "{error}");
-        assert!(sensors.get("urn:x:new").await.unwrap().is_none(), "the batch is all or nothing");
+        assert!(
+            sensors.get("urn:x:new").await.unwrap().is_none(),
+            "the batch is all or nothing"
+        );
 
         assert!(matches!(
             sensors.create(flow(id, 0, 1.0)).await.unwrap_err(),
             SensorError::AlreadyExists(_)
         ));
-        assert_eq!(sensors.list(Some("TrafficFlowObserved"), 10, 0).await.unwrap().len(), 1);
+        assert_eq!(
+            sensors
+                .list(Some("TrafficFlowObserved"), 10, 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
