@@ -10,7 +10,6 @@
 //! attribute and `observedAt`) is ignored; an observation older than the series' latest is
 //! stored but not scored.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -20,11 +19,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use sensors::platform::{Attribute, Entity, SensorError, Sensors, TimeRel, Value};
+use sensors::ngsi::{entity_from_json, entity_to_json, instant, parse_instant, valid_name};
+use sensors::platform::{Entity, SensorError, Sensors, TimeRel, Value};
 use serde::Deserialize;
 use serde_json::{Map, Value as JsonValue};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
@@ -156,188 +154,6 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<JsonValue, Problem> {
         .map_err(|e| Problem::invalid(format!("the body is not valid JSON: {e}")))
 }
 
-/// Reads an NGSI-LD entity in normalized form.
-pub fn entity_from_json(value: &JsonValue) -> Result<Entity, Problem> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| Problem::bad_request("an entity must be a JSON object"))?;
-    let id = object
-        .get("id")
-        .and_then(JsonValue::as_str)
-        .filter(|id| id.contains(':') && id.len() <= 256 && !id.contains(char::is_whitespace))
-        .ok_or_else(|| Problem::bad_request("id: a URI (urn:ngsi-ld:Type:name) is required"))?;
-    let entity_type = object
-        .get("type")
-        .and_then(JsonValue::as_str)
-        .filter(|t| valid_name(t))
-        .ok_or_else(|| {
-            Problem::bad_request(format!("{id}: type is required (letters, digits, _)"))
-        })?;
-    let mut attributes = BTreeMap::new();
-    for (name, attribute) in object {
-        if matches!(name.as_str(), "id" | "type" | "@context") {
-            continue;
-        }
-        if !valid_name(name) {
-            return Err(Problem::bad_request(format!(
-                "{id}: attribute name {name:?} is not valid"
-            )));
-        }
-        attributes.insert(name.clone(), attribute_from_json(id, name, attribute)?);
-    }
-    Ok(Entity {
-        id: id.to_owned(),
-        entity_type: entity_type.to_owned(),
-        attributes,
-    })
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn attribute_from_json(id: &str, name: &str, value: &JsonValue) -> Result<Attribute, Problem> {
-    let at = |m: &str| Problem::bad_request(format!("{id}: attribute {name}: {m}"));
-    let object = value
-        .as_object()
-        .ok_or_else(|| at("must be an object with type and value"))?;
-    for key in object.keys() {
-        if !matches!(
-            key.as_str(),
-            "type" | "value" | "object" | "observedAt" | "unitCode" | "datasetId"
-        ) {
-            return Err(at(&format!("unknown member {key:?}")));
-        }
-    }
-    let observed_ms = match object.get("observedAt") {
-        None => None,
-        Some(v) => Some(parse_instant(v.as_str().unwrap_or("")).ok_or_else(|| {
-            at("observedAt must be an ISO 8601 date and time with a time zone (2026-11-26T08:00:00Z)")
-        })?),
-    };
-    let unit_code = match object.get("unitCode") {
-        None => None,
-        Some(v) => Some(
-            v.as_str()
-                .ok_or_else(|| at("unitCode must be a string"))?
-                .to_owned(),
-        ),
-    };
-    let value = match object.get("type").and_then(JsonValue::as_str) {
-        Some("Property") => match object
-            .get("value")
-            .ok_or_else(|| at("a Property needs a value"))?
-        {
-            JsonValue::Number(n) => Value::Number(
-                n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .ok_or_else(|| at("the number is out of range"))?,
-            ),
-            JsonValue::String(s) => Value::Text(s.clone()),
-            JsonValue::Bool(b) => Value::Bool(*b),
-            JsonValue::Null => return Err(at("value must not be null")),
-            other => Value::Structured(other.to_string()),
-        },
-        Some("GeoProperty") => {
-            let geometry = object
-                .get("value")
-                .and_then(JsonValue::as_object)
-                .ok_or_else(|| at("a GeoProperty needs a GeoJSON value"))?;
-            match (
-                geometry.get("type").and_then(JsonValue::as_str),
-                geometry.get("coordinates").and_then(JsonValue::as_array),
-            ) {
-                (Some("Point"), Some(c)) if c.len() == 2 => {
-                    let lon = c[0]
-                        .as_f64()
-                        .filter(|v| v.abs() <= 180.0)
-                        .ok_or_else(|| at("longitude out of range"))?;
-                    let lat = c[1]
-                        .as_f64()
-                        .filter(|v| v.abs() <= 90.0)
-                        .ok_or_else(|| at("latitude out of range"))?;
-                    Value::Point { lat, lon }
-                }
-                _ => Value::Structured(JsonValue::Object(geometry.clone()).to_string()),
-            }
-        }
-        Some("Relationship") => Value::Text(
-            object
-                .get("object")
-                .and_then(JsonValue::as_str)
-                .ok_or_else(|| at("a Relationship needs an object URI"))?
-                .to_owned(),
-        ),
-        _ => return Err(at("type must be Property, GeoProperty or Relationship")),
-    };
-    Ok(Attribute {
-        value,
-        observed_ms,
-        unit_code,
-    })
-}
-
-fn parse_instant(text: &str) -> Option<i64> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
-fn instant(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-/// An entity in NGSI-LD's normalized form.
-pub fn entity_to_json(entity: &Entity) -> JsonValue {
-    let mut object = Map::new();
-    object.insert("id".into(), entity.id.clone().into());
-    object.insert("type".into(), entity.entity_type.clone().into());
-    for (name, attribute) in &entity.attributes {
-        let mut a = Map::new();
-        match &attribute.value {
-            Value::Number(n) => {
-                a.insert("type".into(), "Property".into());
-                a.insert("value".into(), (*n).into());
-            }
-            Value::Text(t) => {
-                a.insert("type".into(), "Property".into());
-                a.insert("value".into(), t.clone().into());
-            }
-            Value::Bool(b) => {
-                a.insert("type".into(), "Property".into());
-                a.insert("value".into(), (*b).into());
-            }
-            Value::Point { lat, lon } => {
-                a.insert("type".into(), "GeoProperty".into());
-                a.insert(
-                    "value".into(),
-                    serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
-                );
-            }
-            Value::Structured(json) => {
-                a.insert("type".into(), "Property".into());
-                a.insert(
-                    "value".into(),
-                    serde_json::from_str(json).unwrap_or(JsonValue::Null),
-                );
-            }
-        }
-        if let Some(ms) = attribute.observed_ms {
-            a.insert("observedAt".into(), instant(ms).into());
-        }
-        if let Some(unit) = &attribute.unit_code {
-            a.insert("unitCode".into(), unit.clone().into());
-        }
-        object.insert(name.clone(), JsonValue::Object(a));
-    }
-    JsonValue::Object(object)
-}
-
 fn ld_json(status: StatusCode, body: JsonValue) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
@@ -364,7 +180,7 @@ pub(crate) async fn create_entity(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let sensors = platform(&state)?;
-    let entity = entity_from_json(&parse_body(&headers, &body)?)?;
+    let entity = entity_from_json(&parse_body(&headers, &body)?).map_err(Problem::bad_request)?;
     let id = entity.id.clone();
     sensors.create(entity).await?;
     let mut response = StatusCode::CREATED.into_response();
@@ -423,7 +239,8 @@ pub(crate) async fn upsert(
     let entities = items
         .iter()
         .map(entity_from_json)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Problem::bad_request)?;
     let outcome = sensors.upsert(entities, merge).await?;
     if outcome.created.is_empty() {
         Ok(StatusCode::NO_CONTENT.into_response())

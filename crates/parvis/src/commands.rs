@@ -170,6 +170,20 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             }
         })
     };
+    let mqtt = config.mqtt_url.clone().map(|url| {
+        let sensors = sensors.clone();
+        let mqtt_config = sensors::mqtt::MqttConfig {
+            url,
+            topics: config.sensors.mqtt_topics.clone(),
+            client_id: format!("parvis-{}", std::process::id()),
+        };
+        tokio::spawn(async move {
+            let stats = std::sync::Arc::new(sensors::mqtt::MqttStats::default());
+            if let Err(error) = sensors::mqtt::run(sensors, mqtt_config, stats).await {
+                tracing::error!(%error, "MQTT ingestion stopped");
+            }
+        })
+    });
     let state = api::AppState::new(store.clone(), config.api())
         .with_assistant(assistant)
         .with_requests(requests)
@@ -197,6 +211,9 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     }
     refresher.abort();
     retention.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.abort();
+    }
     store.close().await;
     tracing::info!("Parvis stopped");
     Ok(())

@@ -28,6 +28,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `postgres://…` to use PostgreSQL; absent: SQLite at `<data_dir>/parvis.sqlite`.
     pub database_url: Option<String>,
+    /// `mqtt://host:port` of a broker whose sensor topics `serve` ingests (`sensors.mqtt_topics`);
+    /// absent: no MQTT ingestion.
+    pub mqtt_url: Option<String>,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
@@ -43,6 +46,8 @@ pub struct SensorsSection {
     pub alert_threshold: f64,
     /// Days of observations kept per series.
     pub retention_days: i64,
+    /// MQTT topics to subscribe to when `mqtt_url` is set.
+    pub mqtt_topics: Vec<String>,
 }
 
 impl Default for SensorsSection {
@@ -51,6 +56,7 @@ impl Default for SensorsSection {
         SensorsSection {
             alert_threshold: defaults.alert_threshold,
             retention_days: defaults.retention_days,
+            mqtt_topics: vec!["parvis/sensors/#".into()],
         }
     }
 }
@@ -146,6 +152,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./parvis-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
+            mqtt_url: None,
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
@@ -292,6 +299,14 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.sensors.alert_threshold) {
             problems.push("sensors.alert_threshold must be in [0, 1]".into());
+        }
+        if let Some(url) = &self.mqtt_url
+            && let Err(e) = sensors::mqtt::parse_url(url)
+        {
+            problems.push(format!("mqtt_url: {e}"));
+        }
+        if self.sensors.mqtt_topics.is_empty() {
+            problems.push("sensors.mqtt_topics must name at least one topic".into());
         }
         if !(1..=36_500).contains(&self.sensors.retention_days) {
             problems.push("sensors.retention_days must be 1 to 36500".into());

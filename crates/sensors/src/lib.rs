@@ -11,5 +11,7 @@
 //!   per-file scores of the Numenta detector.
 
 pub mod detect;
+pub mod mqtt;
 pub mod nab;
+pub mod ngsi;
 pub mod platform;
