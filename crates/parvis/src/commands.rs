@@ -18,7 +18,9 @@ const ASSISTANT_REFRESH: Duration = Duration::from_secs(10);
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     // The benchmark's in-process servers would otherwise write one access line per request.
     let filter = match command {
-        Command::Bench(_) | Command::Requests(crate::requests_cmd::RequestsCommand::Bench(_)) => {
+        Command::Bench(_)
+        | Command::Requests(crate::requests_cmd::RequestsCommand::Bench(_))
+        | Command::Sensors(crate::sensors_cmd::SensorsCommand::Bench(_)) => {
             format!("{},parvis::access=off,api=warn", config.log.filter)
         }
         _ => config.log.filter.clone(),

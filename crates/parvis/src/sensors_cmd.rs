@@ -23,6 +23,28 @@ pub enum SensorsBench {
     /// Streams the 58 NAB files through the detector as the live system would and scores them
     /// with NAB's method (standard, reward_low_FP, reward_low_FN, per category).
     Nab(NabArgs),
+    /// Observations per second into the store over HTTP (NGSI-LD batch upserts), SQLite and
+    /// PostgreSQL.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Entities per batch (one numeric observation each).
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 10)]
+    pub duration_secs: u64,
+    #[arg(long, default_value_t = 2)]
+    pub warmup_secs: u64,
+    /// PostgreSQL server for the PostgreSQL row.
+    #[arg(long)]
+    pub postgres: Option<String>,
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +71,7 @@ const DETECTOR: &str = "parvisSurprise";
 pub async fn run(config: &Config, command: SensorsCommand) -> anyhow::Result<()> {
     match command {
         SensorsCommand::Bench(SensorsBench::Nab(args)) => nab_bench(config, &args).await,
+        SensorsCommand::Bench(SensorsBench::Ingest(args)) => ingest_bench(config, &args).await,
     }
 }
 
@@ -306,6 +329,136 @@ fn write_results(dir: &Path, corpus: &[Series], scores: &[Vec<f64>]) -> anyhow::
             out.push_str(&format!("{t},{v},{s},{l}\n"));
         }
         std::fs::write(folder.join(format!("{DETECTOR}_{file}")), out)?;
+    }
+    Ok(())
+}
+
+async fn ingest_bench(config: &Config, args: &IngestArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::Request;
+
+    use crate::bench::server::{BenchServer, Wiring};
+
+    let started_at = store::timestamp::now();
+    let scratch = tempfile::tempdir()?;
+    let mut backends = vec![store::StoreConfig::sqlite_in(scratch.path())];
+    let schema = format!("parvis_bench_{}", uuid::Uuid::new_v4().simple());
+    if let Some(url) = &args.postgres {
+        backends.push(store::StoreConfig::Postgres {
+            url: url.clone(),
+            schema: Some(schema.clone()),
+            max_connections: config.database.max_connections,
+        });
+    }
+    let mut rows = Vec::new();
+    let mut results = Vec::new();
+    for store_config in backends {
+        let store = store::Store::open(&store_config).await?;
+        store.migrate().await?;
+        let backend = store.backend().as_str();
+        let key = Arc::new(
+            access::Keys::new(store.clone())
+                .create("bench gateway", access::Role::Agent)
+                .await?
+                .secret,
+        );
+        store.close().await;
+        let server = BenchServer::start(store_config.clone(), config.api(), Wiring::Sensors)?;
+        let batch = args.batch;
+        let make: crate::bench::load::MakeRequest = Arc::new(move |connection, sequence| {
+            // New instants every request, so every observation is a real write.
+            let minute = sequence as i64 + 1;
+            let at = sensors::ngsi::instant(1_767_225_600_000 + minute * 60_000);
+            let mut body = String::with_capacity(batch * 180);
+            body.push('[');
+            for k in 0..batch {
+                if k > 0 {
+                    body.push(',');
+                }
+                body.push_str(&format!(
+                    "{{\"id\":\"urn:ngsi-ld:TrafficFlowObserved:c{connection}-{k}\",\"type\":\"TrafficFlowObserved\",\"intensity\":{{\"type\":\"Property\",\"value\":{},\"observedAt\":\"{}\"}}}}",
+                    100 + (k + sequence as usize) % 50,
+                    at
+                ));
+            }
+            body.push(']');
+            Request::post("/ngsi-ld/v1/entityOperations/upsert?options=update")
+                .header("host", "bench")
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .expect("a valid request")
+        });
+        let http = crate::bench::http::HttpBenchArgs {
+            connections: args.connections,
+            duration_secs: args.duration_secs,
+            warmup_secs: args.warmup_secs,
+            postgres: None,
+            no_record: true,
+        };
+        let report = crate::bench::http::measure(
+            server.address,
+            &http,
+            &format!("{backend}: NGSI-LD upsert"),
+            make,
+        )
+        .await?;
+        server.stop();
+        let per_second = report.requests_per_second() * batch as f64;
+        let target = (backend == "sqlite").then(|| {
+            if per_second >= 50_000.0 {
+                "met (≥ 50,000/s)"
+            } else {
+                "MISSED (≥ 50,000/s)"
+            }
+        });
+        rows.push(vec![
+            backend.to_owned(),
+            format!("{} batches of {batch}", report.ok + report.errors),
+            report.errors.to_string(),
+            format!("{per_second:.0}"),
+            format!("{:.1}", report.percentile_ms(50.0)),
+            format!("{:.1}", report.percentile_ms(99.0)),
+            target.unwrap_or("-").to_owned(),
+        ]);
+        results.push(serde_json::json!({"backend": backend, "observations_per_second": per_second, "batch": batch, "errors": report.errors, "p50_ms": report.percentile_ms(50.0), "p99_ms": report.percentile_ms(99.0)}));
+    }
+    if let Some(url) = &args.postgres {
+        crate::bench::http::drop_schema(url, &schema).await?;
+    }
+    println!("\nParvis sensor ingestion benchmark, {started_at}");
+    println!("machine: {}", crate::bench::machine());
+    println!(
+        "{} connections, {} s after {} s warm-up\n",
+        args.connections, args.duration_secs, args.warmup_secs
+    );
+    print!(
+        "{}",
+        markdown_table(
+            &[
+                "backend",
+                "requests",
+                "errors",
+                "observations/s",
+                "p50 ms per batch",
+                "p99 ms",
+                "target"
+            ],
+            &rows
+        )
+    );
+    if !args.no_record {
+        crate::bench::record(
+            config,
+            "sensors-ingest".into(),
+            crate::bench::machine(),
+            started_at,
+            serde_json::json!(results).to_string(),
+        )
+        .await?;
     }
     Ok(())
 }

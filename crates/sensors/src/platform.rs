@@ -200,52 +200,99 @@ impl Sensors {
         let now = store::timestamp::now();
         let mut outcome = UpsertOutcome::default();
         let mut observations: Vec<(i64, i64, f64)> = Vec::new();
-        let mut tx = self.store.begin().await?;
+        // The batch's final state per entity, in first-appearance order (an id may repeat).
+        let mut order: Vec<&str> = Vec::new();
+        let mut state: HashMap<&str, (&str, BTreeMap<String, Attribute>)> = HashMap::new();
         for entity in &batch {
-            let existing =
-                sqlx::query("SELECT type, attributes FROM sensor_entities WHERE id = $1")
-                    .bind(&entity.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut attributes = entity.attributes.clone();
-            match existing {
-                Some(row) => {
-                    let stored_type: String = row.try_get(0)?;
-                    if stored_type != entity.entity_type {
+            match state.get_mut(entity.id.as_str()) {
+                Some((entity_type, attributes)) => {
+                    if *entity_type != entity.entity_type {
                         return Err(SensorError::Invalid(format!(
-                            "entity {} has type {stored_type}, not {}",
+                            "entity {} appears with types {entity_type} and {}",
                             entity.id, entity.entity_type
                         )));
                     }
-                    if merge {
-                        let stored: String = row.try_get(1)?;
-                        let mut old: BTreeMap<String, Attribute> =
-                            serde_json::from_str(&stored).unwrap_or_default();
-                        old.extend(attributes);
-                        attributes = old;
+                    if !merge {
+                        attributes.clear();
                     }
-                    sqlx::query("UPDATE sensor_entities SET attributes = $1, modified_at = $2 WHERE id = $3")
-                        .bind(serde_json::to_string(&attributes).expect("attributes serialise"))
-                        .bind(&now)
-                        .bind(&entity.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    outcome.updated.push(entity.id.clone());
+                    attributes.extend(entity.attributes.clone());
                 }
                 None => {
-                    sqlx::query(
-                        "INSERT INTO sensor_entities (id, type, attributes, created_at, modified_at) \
-                         VALUES ($1, $2, $3, $4, $4)",
-                    )
-                    .bind(&entity.id)
-                    .bind(&entity.entity_type)
-                    .bind(serde_json::to_string(&attributes).expect("attributes serialise"))
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await?;
-                    outcome.created.push(entity.id.clone());
+                    order.push(&entity.id);
+                    state.insert(&entity.id, (&entity.entity_type, entity.attributes.clone()));
                 }
             }
+        }
+        let mut tx = self.store.begin().await?;
+        for ids in order.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, type, attributes FROM sensor_entities WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            let mut existing: HashMap<String, (String, String)> = HashMap::new();
+            for row in query.fetch_all(&mut *tx).await? {
+                existing.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+            }
+            let mut rows: Vec<(&str, &str, String)> = Vec::with_capacity(ids.len());
+            for id in ids {
+                let (entity_type, attributes) = state.get_mut(id).expect("every id has a state");
+                match existing.get(*id) {
+                    Some((stored_type, stored)) => {
+                        if stored_type != entity_type {
+                            return Err(SensorError::Invalid(format!(
+                                "entity {id} has type {stored_type}, not {entity_type}"
+                            )));
+                        }
+                        if merge {
+                            let mut old: BTreeMap<String, Attribute> =
+                                serde_json::from_str(stored).unwrap_or_default();
+                            old.extend(std::mem::take(attributes));
+                            *attributes = old;
+                        }
+                        outcome.updated.push((*id).to_owned());
+                    }
+                    None => outcome.created.push((*id).to_owned()),
+                }
+                rows.push((
+                    id,
+                    entity_type,
+                    serde_json::to_string(attributes).expect("attributes serialise"),
+                ));
+            }
+            let values: Vec<String> = (0..rows.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        5 * i + 1,
+                        5 * i + 2,
+                        5 * i + 3,
+                        5 * i + 4,
+                        5 * i + 5
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO sensor_entities (id, type, attributes, created_at, modified_at) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET attributes = excluded.attributes, modified_at = excluded.modified_at",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, entity_type, attributes) in &rows {
+                query = query
+                    .bind(*id)
+                    .bind(*entity_type)
+                    .bind(attributes)
+                    .bind(&now)
+                    .bind(&now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for entity in &batch {
             for (name, attribute) in &entity.attributes {
                 let Value::Number(value) = attribute.value else {
                     continue;

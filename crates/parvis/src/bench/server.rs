@@ -14,6 +14,8 @@ pub enum Wiring {
     Assistant(std::path::PathBuf),
     /// The service requests (built-in catalogue, classifier and routing).
     Requests,
+    /// The sensor platform.
+    Sensors,
 }
 
 /// The API server on a runtime of its own, counting the 201 answers it sends.
@@ -66,6 +68,13 @@ impl BenchServer {
                             .await
                             .map_err(|e| e.to_string())?;
                             state.with_requests(Arc::new(requests))
+                        }
+                        Wiring::Sensors => {
+                            let sensors =
+                                sensors::platform::Sensors::open(store.clone(), Default::default())
+                                    .await
+                                    .map_err(|e| e.to_string())?;
+                            state.with_sensors(Arc::new(sensors))
                         }
                         Wiring::Platform => state,
                     };
