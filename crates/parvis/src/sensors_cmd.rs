@@ -16,6 +16,18 @@ pub enum SensorsCommand {
     /// Benchmarks of the sensor platform.
     #[command(subcommand)]
     Bench(SensorsBench),
+    /// Forecast accuracy on the Paris counting data: Parvis's seasonal profile against the
+    /// seasonal-naive baseline (same time last week), rolling origin over the last fifth.
+    Forecast(ForecastArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// The folder of comptages-routiers-permanents.csv and count_per_day.csv.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +84,7 @@ pub async fn run(config: &Config, command: SensorsCommand) -> anyhow::Result<()>
     match command {
         SensorsCommand::Bench(SensorsBench::Nab(args)) => nab_bench(config, &args).await,
         SensorsCommand::Bench(SensorsBench::Ingest(args)) => ingest_bench(config, &args).await,
+        SensorsCommand::Forecast(args) => forecast_eval(config, &args).await,
     }
 }
 
@@ -453,6 +466,152 @@ async fn ingest_bench(config: &Config, args: &IngestArgs) -> anyhow::Result<()> 
         crate::bench::record(
             config,
             "sensors-ingest".into(),
+            crate::bench::machine(),
+            started_at,
+            serde_json::json!(results).to_string(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// An hourly series from the road-count export (`;`-separated, BOM, rows unsorted, ISO 8601
+/// with offsets), missing hours as `None`.
+fn road_series(path: &Path) -> anyhow::Result<Vec<Option<f64>>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("no column {name:?}"))
+    };
+    let (time_col, flow_col) = (
+        column("Date et heure de comptage")?,
+        column("Débit horaire")?,
+    );
+    let mut points = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let at =
+            sensors::ngsi::parse_instant(record.get(time_col).unwrap_or("")).context("bad time")?;
+        let flow = record
+            .get(flow_col)
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        points.push((at / 3_600_000, flow));
+    }
+    regular(points)
+}
+
+/// A daily series from `count_per_day.csv` (`,date_comptage,comptage_h`).
+fn bike_series(path: &Path) -> anyhow::Result<Vec<Option<f64>>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| path.display().to_string())?;
+    let mut points = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let day =
+            sensors::ngsi::parse_instant(&format!("{}T00:00:00Z", record.get(1).unwrap_or("")))
+                .context("bad date")?;
+        points.push((
+            day / 86_400_000,
+            record.get(2).and_then(|v| v.trim().parse::<f64>().ok()),
+        ));
+    }
+    regular(points)
+}
+
+/// Points at integer steps → a regular series from the first step to the last.
+fn regular(mut points: Vec<(i64, Option<f64>)>) -> anyhow::Result<Vec<Option<f64>>> {
+    points.sort_by_key(|p| p.0);
+    let first = points.first().context("empty series")?.0;
+    let last = points.last().context("empty series")?.0;
+    let mut series = vec![None; (last - first + 1) as usize];
+    for (step, value) in points {
+        series[(step - first) as usize] = value;
+    }
+    Ok(series)
+}
+
+async fn forecast_eval(config: &Config, args: &ForecastArgs) -> anyhow::Result<()> {
+    use sensors::forecast::{SeasonalProfile, evaluate};
+    let started_at = store::timestamp::now();
+    let road = road_series(&args.data.join("comptages-routiers-permanents.csv"))?;
+    let bikes = bike_series(&args.data.join("count_per_day.csv"))?;
+    let mut rows = Vec::new();
+    let mut results = Vec::new();
+    for (name, series, model, every, horizon, label) in [
+        (
+            "road counts, Champs-Élysées (hourly)",
+            &road,
+            SeasonalProfile::hourly(),
+            24,
+            24,
+            "next 24 h, from each midnight",
+        ),
+        (
+            "road counts, Champs-Élysées (hourly)",
+            &road,
+            SeasonalProfile::hourly(),
+            24,
+            168,
+            "next 7 days, from each midnight",
+        ),
+        (
+            "bicycles, all Paris counters (daily)",
+            &bikes,
+            SeasonalProfile::daily(),
+            1,
+            1,
+            "next day",
+        ),
+        (
+            "bicycles, all Paris counters (daily)",
+            &bikes,
+            SeasonalProfile::daily(),
+            1,
+            7,
+            "next 7 days",
+        ),
+    ] {
+        let start = series.len() * 4 / 5;
+        let e = evaluate(series, model, start, every, horizon);
+        rows.push(vec![
+            name.to_owned(),
+            label.to_owned(),
+            e.compared.to_string(),
+            format!("{:.1}", e.mape_profile),
+            format!("{:.1}", e.mape_naive),
+            format!("{:.1}", e.wape_profile),
+            format!("{:.1}", e.wape_naive),
+        ]);
+        results.push(serde_json::json!({"series": name, "horizon": label, "forecasts": e.compared, "mape_profile": e.mape_profile, "mape_seasonal_naive": e.mape_naive, "wape_profile": e.wape_profile, "wape_seasonal_naive": e.wape_naive}));
+    }
+    println!(
+        "Forecasts on the last fifth of each series (rolling origin; each method learns only the past)\n"
+    );
+    print!(
+        "{}",
+        markdown_table(
+            &[
+                "series",
+                "horizon",
+                "values compared",
+                "MAPE % profile",
+                "MAPE % seasonal naive",
+                "WAPE % profile",
+                "WAPE % seasonal naive"
+            ],
+            &rows
+        )
+    );
+    if !args.no_record {
+        crate::bench::record(
+            config,
+            "sensors-forecast".into(),
             crate::bench::machine(),
             started_at,
             serde_json::json!(results).to_string(),

@@ -11,6 +11,7 @@
 //!   per-file scores of the Numenta detector.
 
 pub mod detect;
+pub mod forecast;
 pub mod mqtt;
 pub mod nab;
 pub mod ngsi;
