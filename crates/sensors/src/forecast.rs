@@ -137,7 +137,7 @@ pub fn evaluate(
     let season = model.season;
     let (mut ours, mut naive) = (Vec::new(), Vec::new());
     for (t, value) in series.iter().enumerate() {
-        if t >= start && (t - start) % every == 0 && t + horizon <= series.len() {
+        if t >= start && (t - start).is_multiple_of(every) && t + horizon <= series.len() {
             let profile = model.forecast(horizon);
             let baseline = seasonal_naive(&series[..t], season, horizon);
             for h in 0..horizon {
