@@ -615,3 +615,80 @@ pub(crate) async fn alert_events(
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+/// Parameters of `GET /api/sensors/forecast`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastParams {
+    /// Entity id (URI).
+    pub entity: String,
+    /// A numeric attribute, e.g. `intensity`.
+    pub attribute: String,
+    /// `hour` (default; weekly season, 168 steps) or `day` (weekly season, 7 steps).
+    pub step: Option<String>,
+    /// Steps ahead, 1 to 336 (default 24).
+    pub horizon: Option<usize>,
+}
+
+/// One forecast step.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ForecastPoint {
+    pub at: String,
+    /// Parvis's seasonal profile.
+    pub forecast: Option<f64>,
+    /// The seasonal-naive baseline (same time last week).
+    pub seasonal_naive: Option<f64>,
+}
+
+/// Short-term forecast of a series, with the seasonal-naive baseline beside it.
+#[utoipa::path(get, path = "/api/sensors/forecast", tag = "sensors",
+    params(ForecastParams),
+    responses(
+        (status = 200, description = "Forecast steps", body = [ForecastPoint]),
+        (status = 400, description = "Invalid parameter", body = ErrorBody),
+        (status = 404, description = "No such series", body = ErrorBody),
+    ))]
+pub(crate) async fn forecast(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ForecastParams>,
+) -> Result<Json<Vec<ForecastPoint>>, ApiError> {
+    let sensors = state.sensors().ok_or_else(|| {
+        ApiError::new(
+            Code::Unavailable,
+            "the sensor platform is not running on this node",
+        )
+    })?;
+    let (step_ms, season) = match params.step.as_deref() {
+        None | Some("hour") => (3_600_000, 168),
+        Some("day") => (86_400_000, 7),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "step must be hour or day, not {other:?}"
+            )));
+        }
+    };
+    let horizon = params.horizon.unwrap_or(24);
+    if !(1..=336).contains(&horizon) {
+        return Err(ApiError::invalid("horizon must be 1 to 336"));
+    }
+    let points = sensors
+        .forecast(&params.entity, &params.attribute, step_ms, season, horizon)
+        .await
+        .map_err(|e| match e {
+            SensorError::NotFound(what) => {
+                ApiError::new(Code::NotFound, format!("{what} not found"))
+            }
+            SensorError::Store(e) => ApiError::from(e),
+            other => ApiError::invalid(other.to_string()),
+        })?;
+    Ok(Json(
+        points
+            .into_iter()
+            .map(|(at, forecast, naive)| ForecastPoint {
+                at: instant(at),
+                forecast,
+                seasonal_naive: naive,
+            })
+            .collect(),
+    ))
+}

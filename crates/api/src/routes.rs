@@ -98,6 +98,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::ngsi::temporal))
         .routes(routes!(crate::ngsi::alerts))
         .routes(routes!(crate::ngsi::alert_events))
+        .routes(routes!(crate::ngsi::forecast))
 }
 
 /// Every route, with the 404 fallback.

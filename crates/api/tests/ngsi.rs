@@ -366,3 +366,57 @@ async fn a_spike_raises_an_alert_listed_for_operators() {
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_series_is_forecast_beside_the_seasonal_naive_baseline() {
+    let t = app().await;
+    // Three weeks of hourly counts with a daily shape (busy 8:00–20:00).
+    let hours: Vec<Value> = (0..21 * 24)
+        .map(|h| {
+            let busy = (8..20).contains(&(h % 24));
+            counter("rivoli", h, if busy { 500.0 } else { 100.0 })
+        })
+        .collect();
+    for chunk in hours.chunks(500) {
+        let reply = send(
+            &t.app,
+            post(
+                "/ngsi-ld/v1/entityOperations/upsert?options=update",
+                Some(&t.gateway),
+                &Value::Array(chunk.to_vec()).to_string(),
+            ),
+        )
+        .await;
+        assert!(reply.status.is_success(), "{}", reply.body);
+    }
+    let reply = send(&t.app, get("/api/sensors/forecast?entity=urn:ngsi-ld:TrafficFlowObserved:rivoli&attribute=intensity&horizon=24")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let points = reply.json();
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 24);
+    // The data ends at 23:00 on day 21: the next step is midnight (quiet), 10:00 is busy.
+    assert_eq!(points[0]["at"], "2026-11-22T00:00:00Z");
+    assert!(
+        (points[0]["forecast"].as_f64().unwrap() - 100.0).abs() < 5.0,
+        "{}",
+        points[0]
+    );
+    assert!(
+        (points[10]["forecast"].as_f64().unwrap() - 500.0).abs() < 25.0,
+        "{}",
+        points[10]
+    );
+    assert_eq!(points[10]["seasonal_naive"], 500.0);
+    let reply = send(
+        &t.app,
+        get("/api/sensors/forecast?entity=urn:x:none&attribute=intensity"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = send(
+        &t.app,
+        get("/api/sensors/forecast?entity=urn:x:none&attribute=intensity&step=minute"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}

@@ -248,6 +248,7 @@ impl Config {
             !NOT_CONFIGURATION.contains(&key.as_str())
                 && !key.starts_with("test_")
                 && !key.starts_with("bench_")
+                && !key.starts_with("replay_")
         });
         let config: Config = figment
             .merge(env)

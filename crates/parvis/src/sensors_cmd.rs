@@ -19,6 +19,28 @@ pub enum SensorsCommand {
     /// Forecast accuracy on the Paris counting data: Parvis's seasonal profile against the
     /// seasonal-naive baseline (same time last week), rolling origin over the last fifth.
     Forecast(ForecastArgs),
+    /// Replays a Paris counting-loop or bicycle-counter CSV as a live feed: NGSI-LD batches to
+    /// a running server, or messages to an MQTT broker.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// comptages-routiers-permanents.csv (road loops) or comptage-velo-donnees-compteurs.csv
+    /// (bicycle counters), in the Ville de Paris export layouts.
+    pub file: PathBuf,
+    /// How many times faster than real time (3600: one hour of data per second).
+    #[arg(long, default_value_t = 3600.0)]
+    pub speed: f64,
+    /// A running Parvis server (NGSI-LD upserts; key with the agent role in PARVIS_REPLAY_KEY).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Publish to this MQTT broker instead (mqtt://host:port).
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// MQTT topic.
+    #[arg(long, default_value = "parvis/sensors/replay")]
+    pub topic: String,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +107,7 @@ pub async fn run(config: &Config, command: SensorsCommand) -> anyhow::Result<()>
         SensorsCommand::Bench(SensorsBench::Nab(args)) => nab_bench(config, &args).await,
         SensorsCommand::Bench(SensorsBench::Ingest(args)) => ingest_bench(config, &args).await,
         SensorsCommand::Forecast(args) => forecast_eval(config, &args).await,
+        SensorsCommand::Replay(args) => replay(&args).await,
     }
 }
 
@@ -618,5 +641,149 @@ async fn forecast_eval(config: &Config, args: &ForecastArgs) -> anyhow::Result<(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The observations of a Paris counting export, as NGSI-LD entities in time order.
+fn replay_entities(path: &Path) -> anyhow::Result<Vec<(i64, serde_json::Value)>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let time_col = column("Date et heure de comptage")
+        .context("no column \"Date et heure de comptage\": not a Paris counting export")?;
+    let road = column("Débit horaire");
+    let bike = column("Comptage horaire");
+    let (id_col, kind, value_col) = match (road, bike) {
+        (Some(flow), _) => (
+            column("Identifiant arc").context("no arc id")?,
+            "TrafficFlowObserved",
+            flow,
+        ),
+        (None, Some(count)) => (
+            column("Identifiant du compteur").context("no counter id")?,
+            "ItemFlowObserved",
+            count,
+        ),
+        _ => anyhow::bail!(
+            "neither \"Débit horaire\" nor \"Comptage horaire\": not a Paris counting export"
+        ),
+    };
+    let occupancy = column("Taux d'occupation");
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let stamp = record.get(time_col).unwrap_or("");
+        let Some(at) = sensors::ngsi::parse_instant(stamp) else {
+            continue;
+        };
+        let Some(value) = record
+            .get(value_col)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let id = record
+            .get(id_col)
+            .unwrap_or("unknown")
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
+        let mut entity = serde_json::json!({
+            "id": format!("urn:ngsi-ld:{kind}:paris-{id}"),
+            "type": kind,
+            "intensity": {"type": "Property", "value": value, "observedAt": sensors::ngsi::instant(at)},
+        });
+        if let Some(occupancy) = occupancy
+            .and_then(|c| record.get(c))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+        {
+            entity["occupancy"] = serde_json::json!({"type": "Property", "value": occupancy, "observedAt": sensors::ngsi::instant(at)});
+        }
+        out.push((at, entity));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    anyhow::ensure!(!out.is_empty(), "no observation in {}", path.display());
+    Ok(out)
+}
+
+async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.speed > 0.0, "--speed must be positive");
+    let entities = replay_entities(&args.file)?;
+    let mqtt = match &args.mqtt {
+        Some(url) => {
+            let (host, port) = sensors::mqtt::parse_url(url).map_err(|e| anyhow::anyhow!(e))?;
+            let (client, mut events) = rumqttc::AsyncClient::new(
+                rumqttc::MqttOptions::new(
+                    format!("parvis-replay-{}", std::process::id()),
+                    host,
+                    port,
+                ),
+                64,
+            );
+            tokio::spawn(async move { while events.poll().await.is_ok() {} });
+            Some(client)
+        }
+        None => None,
+    };
+    let key = std::env::var("PARVIS_REPLAY_KEY").ok();
+    anyhow::ensure!(
+        mqtt.is_some() || key.is_some(),
+        "set PARVIS_REPLAY_KEY to an agent key (parvis keys create --role agent), or use --mqtt"
+    );
+    let http = reqwest::Client::new();
+    let progress = indicatif::ProgressBar::new(entities.len() as u64);
+    let start_data = entities[0].0;
+    let start_wall = std::time::Instant::now();
+    let mut i = 0;
+    while i < entities.len() {
+        // Everything observed at the same instant goes together.
+        let at = entities[i].0;
+        let mut batch = Vec::new();
+        while i < entities.len() && entities[i].0 == at {
+            batch.push(entities[i].1.clone());
+            i += 1;
+        }
+        let due =
+            std::time::Duration::from_secs_f64(((at - start_data) as f64 / 1000.0) / args.speed);
+        if let Some(wait) = due.checked_sub(start_wall.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let body = serde_json::Value::Array(batch.clone()).to_string();
+        match (&mqtt, &key) {
+            (Some(client), _) => client
+                .publish(args.topic.clone(), rumqttc::QoS::AtLeastOnce, false, body)
+                .await
+                .map_err(|e| anyhow::anyhow!("MQTT: {e}"))?,
+            (None, Some(key)) => {
+                let reply = http
+                    .post(format!(
+                        "{}/ngsi-ld/v1/entityOperations/upsert?options=update",
+                        args.url.trim_end_matches('/')
+                    ))
+                    .bearer_auth(key)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot reach {}", args.url))?;
+                anyhow::ensure!(
+                    reply.status().is_success(),
+                    "the server answered {}: {}",
+                    reply.status(),
+                    reply.text().await.unwrap_or_default()
+                );
+            }
+            (None, None) => unreachable!("checked above"),
+        }
+        progress.inc(batch.len() as u64);
+    }
+    progress.finish();
+    println!(
+        "replayed {} observations from {}",
+        entities.len(),
+        args.file.display()
+    );
     Ok(())
 }

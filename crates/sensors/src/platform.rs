@@ -585,6 +585,59 @@ impl Sensors {
             .map_err(SensorError::from)
     }
 
+    /// Forecast of a series for the next `horizon` steps of `step_ms` after its latest bucket,
+    /// from the seasonal profile learned on the last eight seasons (`season` steps each), with
+    /// the seasonal-naive forecast beside it. Returns (bucket start, profile, naive).
+    pub async fn forecast(
+        &self,
+        entity: &str,
+        attribute: &str,
+        step_ms: i64,
+        season: usize,
+        horizon: usize,
+    ) -> Result<Vec<(i64, Option<f64>, Option<f64>)>, SensorError> {
+        let latest: Option<i64> = {
+            let Some(series) = self
+                .series_ids
+                .lock()
+                .unwrap()
+                .get(&(entity.to_owned(), attribute.to_owned()))
+                .copied()
+            else {
+                return Err(SensorError::NotFound(format!(
+                    "series {entity} {attribute}"
+                )));
+            };
+            sqlx::query("SELECT MAX(observed_ms) FROM sensor_observations WHERE series_id = $1")
+                .bind(series)
+                .fetch_one(self.store.reader())
+                .await?
+                .try_get(0)?
+        };
+        let Some(latest) = latest else {
+            return Ok(Vec::new());
+        };
+        let end = (latest / step_ms + 1) * step_ms;
+        let start = end - 8 * season as i64 * step_ms;
+        let buckets = self
+            .downsample(entity, attribute, start, end, step_ms)
+            .await?;
+        let mut history: Vec<Option<f64>> = vec![None; 8 * season];
+        for b in buckets {
+            history[((b.start_ms - start) / step_ms) as usize] = Some(b.avg);
+        }
+        let mut model = crate::forecast::SeasonalProfile::new(season, 0.3, season.min(24), 0.5);
+        // Align the profile's positions with the calendar: position 0 = the window's start.
+        for value in &history {
+            model.learn(*value);
+        }
+        let profile = model.forecast(horizon);
+        let naive = crate::forecast::seasonal_naive(&history, season, horizon);
+        Ok((0..horizon)
+            .map(|h| (end + h as i64 * step_ms, profile[h], naive[h]))
+            .collect())
+    }
+
     /// The latest alerts, newest first.
     pub async fn alerts(&self, limit: usize) -> Result<Vec<Alert>, SensorError> {
         let rows = sqlx::query(&format!(
