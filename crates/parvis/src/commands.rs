@@ -172,6 +172,11 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             }
         })
     };
+    let webhook = config
+        .sensors
+        .alert_webhook
+        .clone()
+        .map(|url| tokio::spawn(crate::webhook::forward_alerts(sensors.subscribe(), url)));
     let mqtt = config.mqtt_url.clone().map(|url| {
         let sensors = sensors.clone();
         let mqtt_config = sensors::mqtt::MqttConfig {
@@ -213,8 +218,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     }
     refresher.abort();
     retention.abort();
-    if let Some(mqtt) = mqtt {
-        mqtt.abort();
+    for task in [mqtt, webhook].into_iter().flatten() {
+        task.abort();
     }
     store.close().await;
     tracing::info!("Parvis stopped");

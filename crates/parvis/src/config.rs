@@ -48,6 +48,8 @@ pub struct SensorsSection {
     pub retention_days: i64,
     /// MQTT topics to subscribe to when `mqtt_url` is set.
     pub mqtt_topics: Vec<String>,
+    /// A URL every alert is posted to (JSON), besides `/api/alerts`.
+    pub alert_webhook: Option<String>,
 }
 
 impl Default for SensorsSection {
@@ -57,6 +59,7 @@ impl Default for SensorsSection {
             alert_threshold: defaults.alert_threshold,
             retention_days: defaults.retention_days,
             mqtt_topics: vec!["parvis/sensors/#".into()],
+            alert_webhook: None,
         }
     }
 }
@@ -305,6 +308,11 @@ impl Config {
             && let Err(e) = sensors::mqtt::parse_url(url)
         {
             problems.push(format!("mqtt_url: {e}"));
+        }
+        if let Some(url) = &self.sensors.alert_webhook
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push("sensors.alert_webhook must be an http(s) URL".into());
         }
         if self.sensors.mqtt_topics.is_empty() {
             problems.push("sensors.mqtt_topics must name at least one topic".into());

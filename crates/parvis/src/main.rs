@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod requests_cmd;
 mod sensors_cmd;
+mod webhook;
 
 use std::process::ExitCode;
 
