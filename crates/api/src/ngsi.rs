@@ -6,7 +6,9 @@
 //!
 //! Documented behaviours: `@context` is accepted and ignored (the core context is assumed);
 //! Property values may be numbers, strings, booleans or JSON structures, and only numbers make
-//! time series; `observedAt` must carry a time zone; a repeated observation (same entity,
+//! time series; for the Smart Data Models types Parvis knows (TrafficFlowObserved,
+//! ItemFlowObserved, BikeHireDockingStation, SmartMeteringObservation, EnergyMeter, Device),
+//! their numeric attributes must be non-negative numbers; `observedAt` must carry a time zone; a repeated observation (same entity,
 //! attribute and `observedAt`) is ignored; an observation older than the series' latest is
 //! stored but not scored.
 

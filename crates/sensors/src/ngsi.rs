@@ -33,11 +33,77 @@ pub fn entity_from_json(value: &JsonValue) -> Result<Entity, String> {
         }
         attributes.insert(name.clone(), attribute_from_json(id, name, attribute)?);
     }
-    Ok(Entity {
+    let entity = Entity {
         id: id.to_owned(),
         entity_type: entity_type.to_owned(),
         attributes,
-    })
+    };
+    check_known_type(&entity)?;
+    Ok(entity)
+}
+
+/// Attributes of the Smart Data Models types Parvis knows whose value must be a number (and
+/// never negative): a wrongly typed value is refused rather than silently not made a series.
+/// Other types and attributes are accepted as they come.
+const NUMERIC_ATTRIBUTES: &[(&str, &[&str])] = &[
+    (
+        "TrafficFlowObserved",
+        &[
+            "intensity",
+            "occupancy",
+            "averageVehicleSpeed",
+            "averageVehicleLength",
+            "averageHeadwayTime",
+        ],
+    ),
+    (
+        "ItemFlowObserved",
+        &["intensity", "occupancy", "averageSpeed"],
+    ),
+    (
+        "BikeHireDockingStation",
+        &["availableBikeNumber", "freeSlotNumber", "totalSlotNumber"],
+    ),
+    ("SmartMeteringObservation", &["value"]),
+    (
+        "EnergyMeter",
+        &[
+            "activePower",
+            "activeEnergyImport",
+            "reactivePower",
+            "totalActiveEnergyImport",
+        ],
+    ),
+    ("Device", &["batteryLevel"]),
+];
+
+/// Checks the numeric attributes of known types.
+fn check_known_type(entity: &Entity) -> Result<(), String> {
+    let Some((_, numeric)) = NUMERIC_ATTRIBUTES
+        .iter()
+        .find(|(t, _)| *t == entity.entity_type)
+    else {
+        return Ok(());
+    };
+    for name in *numeric {
+        match entity.attributes.get(*name).map(|a| &a.value) {
+            None => {}
+            Some(Value::Number(n)) if *n >= 0.0 => {}
+            Some(Value::Number(n)) => {
+                return Err(format!(
+                    "{}: {name} must not be negative, not {n}",
+                    entity.id
+                ));
+            }
+            Some(_) => {
+                return Err(format!(
+                    "{}: {name} of a {} must be a number",
+                    entity.id, entity.entity_type
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn valid_name(name: &str) -> bool {
@@ -184,4 +250,36 @@ pub fn entity_to_json(entity: &Entity) -> JsonValue {
         object.insert(name.clone(), JsonValue::Object(a));
     }
     JsonValue::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_types_need_numbers_where_the_model_says_so() {
+        let read = |value: JsonValue| {
+            entity_from_json(&serde_json::json!({
+                "id": "urn:ngsi-ld:BikeHireDockingStation:bastille",
+                "type": "BikeHireDockingStation",
+                "availableBikeNumber": {"type": "Property", "value": value},
+            }))
+        };
+        assert!(read(serde_json::json!(12)).is_ok());
+        assert!(
+            read(serde_json::json!("12"))
+                .unwrap_err()
+                .contains("must be a number")
+        );
+        assert!(
+            read(serde_json::json!(-1))
+                .unwrap_err()
+                .contains("negative")
+        );
+        // Unknown types are taken as they come.
+        let other = entity_from_json(&serde_json::json!({
+            "id": "urn:x:1", "type": "Thing", "availableBikeNumber": {"type": "Property", "value": "many"}
+        }));
+        assert!(other.is_ok());
+    }
 }
