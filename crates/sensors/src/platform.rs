@@ -302,12 +302,15 @@ impl Sensors {
             }
             query.execute(&mut *tx).await?;
         }
+        let mut new_series = HashMap::new();
         for entity in &batch {
             for (name, attribute) in &entity.attributes {
                 let Value::Number(value) = attribute.value else {
                     continue;
                 };
-                let series = self.series_id(&mut tx, &entity.id, name).await?;
+                let series = self
+                    .series_id(&mut tx, &entity.id, name, &mut new_series)
+                    .await?;
                 observations.push((series, attribute.observed_ms.unwrap_or(now_ms), value));
             }
         }
@@ -337,6 +340,7 @@ impl Sensors {
             }
         }
         tx.commit().await?;
+        self.series_ids.lock().unwrap().extend(new_series);
         outcome.observations = inserted.iter().filter(|i| **i).count();
 
         // Score what was stored, in time order per series.
@@ -373,14 +377,20 @@ impl Sensors {
         Ok(outcome)
     }
 
+    /// The id of a series, created in `tx` if needed. New ids go to `created`, and reach the
+    /// shared cache only once the transaction is committed (a rolled-back id must not be used).
     async fn series_id(
         &self,
         tx: &mut store::Transaction<'static, store::Any>,
         entity: &str,
         attribute: &str,
+        created: &mut HashMap<(String, String), i64>,
     ) -> Result<i64, SensorError> {
         let key = (entity.to_owned(), attribute.to_owned());
         if let Some(id) = self.series_ids.lock().unwrap().get(&key) {
+            return Ok(*id);
+        }
+        if let Some(id) = created.get(&key) {
             return Ok(*id);
         }
         sqlx::query(
@@ -399,8 +409,7 @@ impl Sensors {
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
-        // Cached only once committed would be stricter; a rolled-back id is simply re-read.
-        self.series_ids.lock().unwrap().insert(key, id);
+        created.insert(key, id);
         Ok(id)
     }
 
