@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// The chat model for --llm-url.
     #[arg(long, value_name = "MODEL")]
     pub llm_model: Option<String>,
+    /// On an empty store, add demonstration data first: synthetic service requests across
+    /// Paris and four weeks of synthetic sensor counts (marked as demonstration, never real).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Args)]

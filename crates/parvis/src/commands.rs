@@ -27,7 +27,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     };
     telemetry::logging::init(config.log_format(), &filter)?;
     match command {
-        Command::Serve(_) => serve(&config).await,
+        Command::Serve(args) => serve(&config, args.demo).await,
         Command::Migrate(args) => migrate(&config, &args).await,
         Command::Keys(command) => keys(&config, command).await,
         Command::Config(ConfigCommand::Show) => {
@@ -107,7 +107,7 @@ pub async fn open_migrated_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn serve(config: &Config) -> anyhow::Result<()> {
+async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let store = open_migrated_store(config).await?;
     if Keys::new(store.clone())
         .list()
@@ -158,6 +158,9 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let sensors = std::sync::Arc::new(
         sensors::platform::Sensors::open(store.clone(), config.sensors.platform()).await?,
     );
+    if demo {
+        seed_demo(&requests, &sensors).await?;
+    }
     let retention = {
         let sensors = sensors.clone();
         tokio::spawn(async move {
@@ -326,5 +329,75 @@ async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+/// Demonstration data for an empty store: 600 synthetic requests over the last 30 days (about
+/// half closed) and four weeks of hourly counts from three synthetic sensors, one of which
+/// shows an incident in its last hours (an alert). Descriptions and ids say "démo".
+async fn seed_demo(
+    requests: &requests::Requests,
+    sensors: &sensors::platform::Sensors,
+) -> anyhow::Result<()> {
+    let (open, recent) = requests
+        .counts(time::OffsetDateTime::now_utc() - time::Duration::days(3650))
+        .await?;
+    if open > 0 || recent > 0 {
+        tracing::info!("store not empty: no demonstration data added");
+        return Ok(());
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let mut items = requests::demo::synthetic(
+        requests.catalogue(),
+        requests.areas(),
+        600,
+        30,
+        0.5,
+        2026,
+        now,
+    );
+    for item in &mut items {
+        item.description = format!("[démo] {}", item.description);
+    }
+    requests.import(&items).await?;
+    let start_hour = now.unix_timestamp() / 3600 - 28 * 24;
+    for (k, name) in ["demo-rivoli", "demo-voltaire", "demo-sebastopol"]
+        .iter()
+        .enumerate()
+    {
+        let mut batch = Vec::new();
+        for h in 0..28 * 24 {
+            let hour_of_day = (start_hour + h) % 24;
+            let busy = (7..21).contains(&hour_of_day);
+            let base = if busy { 600.0 } else { 150.0 } * (1.0 + 0.2 * k as f64);
+            let wobble = ((h * 7919 + k as i64 * 104_729) % 41) as f64 - 20.0;
+            // The first sensor reads 3,000 vehicles/h in its last three hours: an incident.
+            let incident = k == 0 && h >= 28 * 24 - 3;
+            let mut attributes = std::collections::BTreeMap::new();
+            attributes.insert(
+                "intensity".to_owned(),
+                sensors::platform::Attribute {
+                    value: sensors::platform::Value::Number(if incident {
+                        3000.0
+                    } else {
+                        base + wobble
+                    }),
+                    observed_ms: Some((start_hour + h) * 3_600_000),
+                    unit_code: None,
+                },
+            );
+            batch.push(sensors::platform::Entity {
+                id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
+                entity_type: "TrafficFlowObserved".into(),
+                attributes,
+            });
+        }
+        sensors.upsert(batch, true).await?;
+    }
+    tracing::info!(
+        requests = items.len(),
+        sensors = 3,
+        "demonstration data added"
+    );
     Ok(())
 }

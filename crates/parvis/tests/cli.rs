@@ -77,10 +77,16 @@ struct Server {
 }
 
 impl Server {
-    fn start(mut command: Command) -> Server {
+    fn start(command: Command) -> Server {
+        Server::start_with(command, &[])
+    }
+
+    /// Starts `serve` with extra flags.
+    fn start_with(mut command: Command, flags: &[&str]) -> Server {
         let address = free_port();
         let mut child = command
             .args(["serve", "--listen", &address.to_string()])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -420,4 +426,39 @@ fn requests_classify_writes_one_json_line_per_input() {
         .unwrap();
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("line 1"));
+}
+
+/// `serve --demo` fills an empty store with demonstration requests and sensor counts (one
+/// incident raising an alert), and adds nothing to a store that has data.
+#[test]
+fn serve_demo_fills_an_empty_store_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let operator = ok(parvis(dir.path())
+        .args(["keys", "create", "--role", "operator", "--name", "demo"])
+        .output()
+        .unwrap());
+    let server = Server::start_with(parvis(dir.path()), &["--demo"]);
+    let (status, body) = http(server.address, "GET", "/api/requests/report", None, None);
+    assert_eq!(status, 200, "{body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(report["closed"].as_u64().unwrap() > 200, "{report}");
+    let (status, body) = http(
+        server.address,
+        "GET",
+        "/api/alerts",
+        Some(operator.trim()),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let alerts: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+    assert!(server.terminate().success());
+
+    let server = Server::start_with(parvis(dir.path()), &["--demo"]);
+    let (_, body) = http(server.address, "GET", "/api/requests/report", None, None);
+    let again: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        again["closed"], report["closed"],
+        "nothing added the second time"
+    );
 }
