@@ -78,9 +78,23 @@ pub async fn requests_over(config: &Config, store: Store) -> anyhow::Result<requ
         None => requests::Catalogue::built_in(),
     };
     let catalogue = std::sync::Arc::new(catalogue);
+    let mut examples = requests::classify::parse_examples(requests::classify::BUILT_IN_EXAMPLES)
+        .map_err(|e| anyhow::anyhow!("built-in examples: {e}"))?;
+    for path in &section.examples {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("requests.examples: cannot read {}", path.display()))?;
+        examples.extend(
+            requests::classify::parse_examples(&text)
+                .map_err(|e| anyhow::anyhow!("requests.examples: {}: {e}", path.display()))?,
+        );
+    }
     let classifier = {
         let catalogue = catalogue.clone();
-        tokio::task::spawn_blocking(move || requests::Classifier::built_in(&catalogue)).await?
+        tokio::task::spawn_blocking(move || {
+            requests::Classifier::train(&catalogue, &examples, &Default::default())
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("training the request classifier: {e}"))?
     }
     .with_threshold(section.classifier_threshold);
     let requests = requests::Requests::open(

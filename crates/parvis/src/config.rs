@@ -78,6 +78,9 @@ impl SensorsSection {
 pub struct RequestsSection {
     /// A catalogue file to use instead of the built-in DansMaRue catalogue.
     pub catalogue: Option<PathBuf>,
+    /// More labelled examples (JSON lines) the classifier is trained on at start-up, besides the
+    /// shipped ones (evaluate them first with `parvis requests train --examples`).
+    pub examples: Vec<PathBuf>,
     /// Radius within which open requests of the same category are proposed as duplicates.
     pub duplicate_radius_m: f64,
     /// How many days back a duplicate may have been reported.
@@ -92,6 +95,7 @@ impl Default for RequestsSection {
     fn default() -> Self {
         RequestsSection {
             catalogue: None,
+            examples: Vec::new(),
             duplicate_radius_m: 250.0,
             duplicate_window_days: 7,
             classifier_threshold: requests::classify::DEFAULT_THRESHOLD,

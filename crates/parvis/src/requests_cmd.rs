@@ -17,7 +17,8 @@ pub enum RequestsCommand {
     /// input {"id","type","soustype","service_code","probability"} (type null = cannot decide).
     Classify(ClassifyArgs),
     /// Train the classifier (built-in examples plus --examples) and evaluate it on --eval sets
-    /// it was not trained on.
+    /// it was not trained on. `serve` trains the same way at start-up, with the files listed in
+    /// `requests.examples`.
     Train(TrainArgs),
     /// Learn the routing table from the DansMaRue history, evaluate it on the latest fifth of
     /// the history against the majority-service-per-category baseline, and optionally write it.

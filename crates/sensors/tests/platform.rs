@@ -133,5 +133,20 @@ async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
                 .len(),
             1
         );
+
+        // Retention: observations older than the series' retention (400 days) are deleted;
+        // everything above dates from 1970, the recent one stays.
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        sensors
+            .upsert(vec![flow(id, now_ms, 100.0)], true)
+            .await
+            .unwrap();
+        let deleted = sensors.enforce_retention().await.unwrap();
+        assert_eq!(
+            deleted, 302,
+            "300 hourly values, the spike and the late one"
+        );
+        let left = sensors.temporal(id, &[], None, None).await.unwrap();
+        assert_eq!(left["intensity"], vec![(now_ms, 100.0)]);
     }
 }
