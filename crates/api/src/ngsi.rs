@@ -130,6 +130,22 @@ impl From<SensorError> for Problem {
     }
 }
 
+/// The platform's errors on the `/api` routes, in the catalogue.
+impl From<SensorError> for ApiError {
+    fn from(error: SensorError) -> Self {
+        match error {
+            SensorError::NotFound(what) => {
+                ApiError::new(Code::NotFound, format!("{what} not found"))
+            }
+            SensorError::AlreadyExists(id) => {
+                ApiError::new(Code::Conflict, format!("entity {id} already exists"))
+            }
+            SensorError::Invalid(message) => ApiError::invalid(message),
+            SensorError::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
 fn platform(state: &AppState) -> Result<&Arc<Sensors>, Problem> {
     state.sensors().ok_or_else(|| Problem {
         status: StatusCode::SERVICE_UNAVAILABLE,
@@ -572,13 +588,7 @@ pub(crate) async fn alerts(
             "the sensor platform is not running on this node",
         )
     })?;
-    let found = sensors
-        .alerts(params.limit.unwrap_or(100))
-        .await
-        .map_err(|e| match e {
-            SensorError::Store(e) => ApiError::from(e),
-            other => ApiError::invalid(other.to_string()),
-        })?;
+    let found = sensors.alerts(params.limit.unwrap_or(100)).await?;
     Ok(Json(found.iter().map(alert_dto).collect()))
 }
 
@@ -675,14 +685,7 @@ pub(crate) async fn forecast(
     }
     let points = sensors
         .forecast(&params.entity, &params.attribute, step_ms, season, horizon)
-        .await
-        .map_err(|e| match e {
-            SensorError::NotFound(what) => {
-                ApiError::new(Code::NotFound, format!("{what} not found"))
-            }
-            SensorError::Store(e) => ApiError::from(e),
-            other => ApiError::invalid(other.to_string()),
-        })?;
+        .await?;
     Ok(Json(
         points
             .into_iter()

@@ -498,15 +498,24 @@ async fn ingest_bench(config: &Config, args: &IngestArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A Ville de Paris counting export (`;`-separated, UTF-8 with a BOM): its header and rows.
+fn read_paris_export(path: &Path) -> anyhow::Result<(csv::StringRecord, Vec<csv::StringRecord>)> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers()?.clone();
+    let records = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| path.display().to_string())?;
+    Ok((headers, records))
+}
+
 /// An hourly series from the road-count export (`;`-separated, BOM, rows unsorted, ISO 8601
 /// with offsets), missing hours as `None`.
 fn road_series(path: &Path) -> anyhow::Result<Vec<Option<f64>>> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_reader(text.as_bytes());
-    let headers = reader.headers()?.clone();
+    let (headers, records) = read_paris_export(path)?;
     let column = |name: &str| {
         headers
             .iter()
@@ -518,8 +527,7 @@ fn road_series(path: &Path) -> anyhow::Result<Vec<Option<f64>>> {
         column("Débit horaire")?,
     );
     let mut points = Vec::new();
-    for record in reader.records() {
-        let record = record?;
+    for record in records {
         let at =
             sensors::ngsi::parse_instant(record.get(time_col).unwrap_or("")).context("bad time")?;
         let flow = record
@@ -646,12 +654,7 @@ async fn forecast_eval(config: &Config, args: &ForecastArgs) -> anyhow::Result<(
 
 /// The observations of a Paris counting export, as NGSI-LD entities in time order.
 fn replay_entities(path: &Path) -> anyhow::Result<Vec<(i64, serde_json::Value)>> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_reader(text.as_bytes());
-    let headers = reader.headers()?.clone();
+    let (headers, records) = read_paris_export(path)?;
     let column = |name: &str| headers.iter().position(|h| h == name);
     let time_col = column("Date et heure de comptage")
         .context("no column \"Date et heure de comptage\": not a Paris counting export")?;
@@ -674,8 +677,7 @@ fn replay_entities(path: &Path) -> anyhow::Result<Vec<(i64, serde_json::Value)>>
     };
     let occupancy = column("Taux d'occupation");
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record?;
+    for record in records {
         let stamp = record.get(time_col).unwrap_or("");
         let Some(at) = sensors::ngsi::parse_instant(stamp) else {
             continue;

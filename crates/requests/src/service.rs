@@ -144,7 +144,7 @@ async fn write_intake(
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let pending: Vec<&PendingInsert> = group.iter().map(|(p, _)| p).collect();
-        match insert_group(&store, &pending).await {
+        match insert_group(&store, &pending, "intake").await {
             Ok(ids) => {
                 for ((mut pending, reply), id) in group.drain(..).zip(ids) {
                     pending.request.id = id;
@@ -153,10 +153,12 @@ async fn write_intake(
             }
             Err(_) => {
                 for (mut pending, reply) in group.drain(..) {
-                    let outcome = insert_group(&store, &[&pending]).await.map(|ids| {
-                        pending.request.id = ids[0];
-                        pending.request
-                    });
+                    let outcome = insert_group(&store, &[&pending], "intake")
+                        .await
+                        .map(|ids| {
+                            pending.request.id = ids[0];
+                            pending.request
+                        });
                     let _ = reply.send(outcome);
                 }
             }
@@ -164,8 +166,13 @@ async fn write_intake(
     }
 }
 
-/// Inserts requests in one transaction; returns their ids in order.
-async fn insert_group(store: &Store, group: &[&PendingInsert]) -> Result<Vec<i64>, RequestError> {
+/// Inserts requests in one transaction with their history (received, and closed when they
+/// are); returns their ids in order. Intake and the bulk import share it.
+async fn insert_group(
+    store: &Store,
+    group: &[&PendingInsert],
+    actor: &str,
+) -> Result<Vec<i64>, RequestError> {
     let mut tx = store.begin().await?;
     let mut ids = Vec::with_capacity(group.len());
     for pending in group {
@@ -175,12 +182,14 @@ async fn insert_group(store: &Store, group: &[&PendingInsert]) -> Result<Vec<i64
             "INSERT INTO service_requests (token, service_code, status, stage, description, lat, lon, \
              address, address_id, arrondissement, media_url, agency_responsible, service_notice, \
              attributes, classification, jurisdiction_id, device_id, account_id, requested_at, \
-             updated_at, expected_at) \
-             VALUES ($1, $2, 'open', 'received', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $17, $18) RETURNING id",
+             updated_at, expected_at, closed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22) RETURNING id",
         )
         .bind(&r.token)
         .bind(&r.service_code)
+        .bind(r.status.as_str())
+        .bind(r.stage.as_str())
         .bind(r.description.as_deref())
         .bind(r.lat)
         .bind(r.lon)
@@ -196,7 +205,9 @@ async fn insert_group(store: &Store, group: &[&PendingInsert]) -> Result<Vec<i64
         .bind(pending.device_id.as_deref())
         .bind(pending.account_id.as_deref())
         .bind(&stamp)
+        .bind(store::timestamp::format(r.updated_at))
         .bind(store::timestamp::format(r.expected_at))
+        .bind(r.closed_at.map(store::timestamp::format))
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get(0)?;
@@ -219,10 +230,14 @@ async fn insert_group(store: &Store, group: &[&PendingInsert]) -> Result<Vec<i64
             id,
             Stage::Received,
             pending.note.as_deref(),
-            "intake",
+            actor,
             &stamp,
         )
         .await?;
+        if let Some(closed) = r.closed_at {
+            let closed = store::timestamp::format(closed);
+            insert_update(&mut tx, id, Stage::Closed, None, actor, &closed).await?;
+        }
         ids.push(id);
     }
     tx.commit().await?;
@@ -352,17 +367,7 @@ impl Requests {
             .route(&self.catalogue, &service.code, arrondissement);
         let token = uuid::Uuid::new_v4().to_string();
         let duplicates = match (new.lat, new.lon) {
-            (Some(lat), Some(lon)) => self.duplicates.read().unwrap().candidates(
-                &service.code,
-                lat,
-                lon,
-                now.unix_timestamp(),
-                service
-                    .duplicate_radius_m
-                    .unwrap_or(self.config.duplicate_radius_m),
-                self.config.duplicate_window.whole_seconds(),
-                10,
-            ),
+            (Some(lat), Some(lon)) => self.nearby(&service.code, lat, lon, now, Duration::ZERO, 10),
             _ => Vec::new(),
         };
         let notice = format!(
@@ -418,15 +423,7 @@ impl Requests {
         let request = written.await.map_err(|_| {
             RequestError::Store(StoreError::Config("the request writer stopped".into()))
         })??;
-        if let (Some(lat), Some(lon)) = (request.lat, request.lon) {
-            self.duplicates.write().unwrap().insert(
-                &request.service_code,
-                request.id,
-                lat,
-                lon,
-                now.unix_timestamp(),
-            );
-        }
+        self.index(&request, true);
         self.publish("created", &request);
         Ok(Receipt {
             request,
@@ -790,9 +787,9 @@ impl Requests {
         }
         tx.commit().await?;
         if status == Status::Closed {
-            self.unindex(&current);
+            self.index(&current, false);
         } else if current.status == Status::Closed {
-            self.reindex(&current);
+            self.index(&current, true);
         }
         let updated = self.existing(id).await?;
         self.publish("updated", &updated);
@@ -905,7 +902,7 @@ impl Requests {
         )
         .await?;
         tx.commit().await?;
-        self.unindex(&current);
+        self.index(&current, false);
         let merged = self.existing(id).await?;
         self.publish("merged", &merged);
         Ok(merged)
@@ -917,18 +914,13 @@ impl Requests {
         let (Some(lat), Some(lon)) = (request.lat, request.lon) else {
             return Ok(Vec::new());
         };
-        let radius = self
-            .catalogue
-            .get(&request.service_code)
-            .and_then(|s| s.duplicate_radius_m)
-            .unwrap_or(self.config.duplicate_radius_m);
-        let mut found = self.duplicates.read().unwrap().candidates(
+        // Operators look further back than intake: a year beyond the window.
+        let mut found = self.nearby(
             &request.service_code,
             lat,
             lon,
-            OffsetDateTime::now_utc().unix_timestamp(),
-            radius,
-            self.config.duplicate_window.whole_seconds() + 86_400 * 365,
+            OffsetDateTime::now_utc(),
+            Duration::days(365),
             11,
         );
         found.retain(|c| c.request_id != id);
@@ -1018,27 +1010,17 @@ impl Requests {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    fn unindex(&self, request: &ServiceRequest) {
-        if let (Some(lat), Some(lon)) = (request.lat, request.lon) {
-            self.duplicates.write().unwrap().remove(
-                &request.service_code,
-                request.id,
-                lat,
-                lon,
-                request.requested_at.unix_timestamp(),
-            );
-        }
-    }
-
-    fn reindex(&self, request: &ServiceRequest) {
-        if let (Some(lat), Some(lon)) = (request.lat, request.lon) {
-            self.duplicates.write().unwrap().insert(
-                &request.service_code,
-                request.id,
-                lat,
-                lon,
-                request.requested_at.unix_timestamp(),
-            );
+    /// Adds a request to the duplicate index (`present`) or removes it.
+    fn index(&self, request: &ServiceRequest, present: bool) {
+        let (Some(lat), Some(lon)) = (request.lat, request.lon) else {
+            return;
+        };
+        let mut index = self.duplicates.write().unwrap();
+        let at = request.requested_at.unix_timestamp();
+        if present {
+            index.insert(&request.service_code, request.id, lat, lon, at);
+        } else {
+            index.remove(&request.service_code, request.id, lat, lon, at);
         }
     }
 
@@ -1063,8 +1045,7 @@ impl Requests {
         items: &[crate::demo::ImportedRequest],
     ) -> Result<usize, RequestError> {
         for chunk in items.chunks(500) {
-            let mut tx = self.store.begin().await?;
-            let mut ids = Vec::with_capacity(chunk.len());
+            let mut pending = Vec::with_capacity(chunk.len());
             for item in chunk {
                 let service = self.catalogue.get(&item.service_code).ok_or_else(|| {
                     RequestError::invalid(
@@ -1072,53 +1053,49 @@ impl Requests {
                         format!("unknown service {:?}", item.service_code),
                     )
                 })?;
-                let agency =
-                    self.routing
-                        .route(&self.catalogue, &service.code, Some(item.arrondissement));
-                let requested = store::timestamp::format(item.requested_at);
-                let updated = store::timestamp::format(item.closed_at.unwrap_or(item.requested_at));
-                let expected = store::timestamp::format(
-                    item.requested_at + Duration::days(i64::from(service.deadline_days)),
-                );
-                let row = sqlx::query(
-                    "INSERT INTO service_requests (token, service_code, status, stage, description, \
-                     lat, lon, arrondissement, agency_responsible, attributes, requested_at, \
-                     updated_at, expected_at, closed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, $11, $12, $13) RETURNING id",
-                )
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&service.code)
-                .bind(item.stage.status().as_str())
-                .bind(item.stage.as_str())
-                .bind(&item.description)
-                .bind(item.lat)
-                .bind(item.lon)
-                .bind(i64::from(item.arrondissement))
-                .bind(&agency)
-                .bind(&requested)
-                .bind(&updated)
-                .bind(&expected)
-                .bind(item.closed_at.map(store::timestamp::format))
-                .fetch_one(&mut *tx)
-                .await?;
-                let id: i64 = row.try_get(0)?;
-                insert_update(&mut tx, id, Stage::Received, None, "import", &requested).await?;
-                if item.stage == Stage::Closed {
-                    insert_update(&mut tx, id, Stage::Closed, None, "import", &updated).await?;
-                }
-                ids.push(id);
+                pending.push(PendingInsert {
+                    request: ServiceRequest {
+                        id: 0,
+                        token: uuid::Uuid::new_v4().to_string(),
+                        service_code: service.code.clone(),
+                        status: item.stage.status(),
+                        stage: item.stage,
+                        status_notes: None,
+                        description: Some(item.description.clone()),
+                        lat: Some(item.lat),
+                        lon: Some(item.lon),
+                        address: None,
+                        address_id: None,
+                        arrondissement: Some(item.arrondissement),
+                        media_url: None,
+                        agency_responsible: self.routing.route(
+                            &self.catalogue,
+                            &service.code,
+                            Some(item.arrondissement),
+                        ),
+                        service_notice: None,
+                        attributes: BTreeMap::new(),
+                        classification: None,
+                        merged_into: None,
+                        requested_at: item.requested_at,
+                        updated_at: item.closed_at.unwrap_or(item.requested_at),
+                        expected_at: item.requested_at
+                            + Duration::days(i64::from(service.deadline_days)),
+                        closed_at: item.closed_at,
+                    },
+                    contact: Contact::default(),
+                    note: None,
+                    jurisdiction_id: None,
+                    device_id: None,
+                    account_id: None,
+                });
             }
-            tx.commit().await?;
-            let mut index = self.duplicates.write().unwrap();
-            for (item, id) in chunk.iter().zip(ids) {
-                if item.stage.status() == Status::Open {
-                    index.insert(
-                        &item.service_code,
-                        id,
-                        item.lat,
-                        item.lon,
-                        item.requested_at.unix_timestamp(),
-                    );
+            let refs: Vec<&PendingInsert> = pending.iter().collect();
+            let ids = insert_group(&self.store, &refs, "import").await?;
+            for (mut p, id) in pending.into_iter().zip(ids) {
+                p.request.id = id;
+                if p.request.status == Status::Open {
+                    self.index(&p.request, true);
                 }
             }
         }
@@ -1132,14 +1109,40 @@ impl Requests {
 
     /// Duplicate lookup at a point, as intake does it (for benchmarks and operators' maps).
     pub fn duplicate_candidates(&self, code: &str, lat: f64, lon: f64) -> Vec<DuplicateCandidate> {
+        self.nearby(
+            code,
+            lat,
+            lon,
+            OffsetDateTime::now_utc(),
+            Duration::ZERO,
+            10,
+        )
+    }
+
+    /// Open requests of `code` near a point: the category's radius (or the default), made
+    /// within the configured window (plus `extra_window`) before `at`, nearest first.
+    fn nearby(
+        &self,
+        code: &str,
+        lat: f64,
+        lon: f64,
+        at: OffsetDateTime,
+        extra_window: Duration,
+        limit: usize,
+    ) -> Vec<DuplicateCandidate> {
+        let radius = self
+            .catalogue
+            .get(code)
+            .and_then(|s| s.duplicate_radius_m)
+            .unwrap_or(self.config.duplicate_radius_m);
         self.duplicates.read().unwrap().candidates(
             code,
             lat,
             lon,
-            OffsetDateTime::now_utc().unix_timestamp(),
-            self.config.duplicate_radius_m,
-            self.config.duplicate_window.whole_seconds(),
-            10,
+            at.unix_timestamp(),
+            radius,
+            (self.config.duplicate_window + extra_window).whole_seconds(),
+            limit,
         )
     }
 }

@@ -303,6 +303,8 @@ impl Sensors {
             query.execute(&mut *tx).await?;
         }
         let mut new_series = HashMap::new();
+        // The entity and attribute of each series written, to name the alerts.
+        let mut names: HashMap<i64, (&Entity, &str)> = HashMap::new();
         for entity in &batch {
             for (name, attribute) in &entity.attributes {
                 let Value::Number(value) = attribute.value else {
@@ -311,6 +313,7 @@ impl Sensors {
                 let series = self
                     .series_id(&mut tx, &entity.id, name, &mut new_series)
                     .await?;
+                names.insert(series, (entity, name));
                 observations.push((series, attribute.observed_ms.unwrap_or(now_ms), value));
             }
         }
@@ -369,7 +372,7 @@ impl Sensors {
             }
         }
         if !raised.is_empty() {
-            outcome.alerts = self.store_alerts(&batch, raised).await?;
+            outcome.alerts = self.store_alerts(&names, raised).await?;
             for alert in &outcome.alerts {
                 let _ = self.alerts.send(alert.clone());
             }
@@ -415,28 +418,21 @@ impl Sensors {
 
     async fn store_alerts(
         &self,
-        batch: &[Entity],
+        names: &HashMap<i64, (&Entity, &str)>,
         raised: Vec<(i64, i64, f64, f64)>,
     ) -> Result<Vec<Alert>, SensorError> {
-        let names: HashMap<i64, (String, String)> = self
-            .series_ids
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|((e, a), id)| (*id, (e.clone(), a.clone())))
-            .collect();
         let now = store::timestamp::now();
         let mut tx = self.store.begin().await?;
         let mut alerts = Vec::new();
         for (series, at, value, score) in raised {
-            let Some((entity_id, attribute)) = names.get(&series).cloned() else {
+            let Some((entity, attribute)) = names.get(&series) else {
                 continue;
             };
-            let entity_type = batch
-                .iter()
-                .find(|e| e.id == entity_id)
-                .map(|e| e.entity_type.clone())
-                .unwrap_or_default();
+            let (entity_id, entity_type, attribute) = (
+                entity.id.clone(),
+                entity.entity_type.clone(),
+                (*attribute).to_owned(),
+            );
             let row = sqlx::query(
                 "INSERT INTO sensor_alerts (series_id, entity_id, entity_type, attribute, observed_ms, value, score, detector, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'surprise', $8) RETURNING id",
