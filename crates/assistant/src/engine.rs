@@ -331,6 +331,13 @@ const SECOND_PASSAGE_RATIO: f32 = 0.5;
 const MAX_PASSAGES: usize = 3;
 /// Most characters of passage text in a resident answer.
 const RESIDENT_BUDGET: usize = 1_800;
+/// Relative sheet score above which a runner-up sheet's best passage joins a resident answer,
+/// and how many may (chosen among 0.6–1.0 and 1–2 on `eval/assistant/dev-realistic.jsonl`:
+/// gold fact contained 0.570 → 0.660, retrieval unchanged).
+const RUNNER_UP_RATIO: f32 = 0.8;
+const RUNNER_UPS: usize = 2;
+/// Most characters taken from the runner-up sheet's passage (a first line always fits).
+const RUNNER_UP_BUDGET: usize = 500;
 /// Most characters taken from one passage (a first line always fits).
 const PASSAGE_BUDGET: usize = 700;
 
@@ -732,14 +739,14 @@ impl Engine {
         if in_scope < self.scope_threshold && signals.confidence() < SCOPE_OVERRIDE_CONFIDENCE {
             return self.abstain(Abstention::OutOfScope, lang, signals, question.first_turn);
         }
-        let Some(top) = hits.first() else {
+        if hits.is_empty() {
             return self.abstain(
                 Abstention::LowConfidence,
                 lang,
                 signals,
                 question.first_turn,
             );
-        };
+        }
         if signals.confidence() < self.threshold {
             return self.abstain(
                 Abstention::LowConfidence,
@@ -749,7 +756,7 @@ impl Engine {
             );
         }
         let (body, citations) = match question.mode {
-            Mode::Resident => self.resident_answer(&analysed, top),
+            Mode::Resident => self.resident_answer(&analysed, &hits, lang),
             Mode::Agent => self.agent_answer(&hits),
         };
         self.finish(body, citations, signals, None, lang, question.first_turn)
@@ -806,7 +813,13 @@ impl Engine {
             .sum()
     }
 
-    fn resident_answer(&self, analysed: &Analysed, top: &SheetHit) -> (String, Vec<Citation>) {
+    fn resident_answer(
+        &self,
+        analysed: &Analysed,
+        hits: &[SheetHit],
+        lang: Lang,
+    ) -> (String, Vec<Citation>) {
+        let top = &hits[0];
         let (best, best_score) = top.passages[0];
         let mut chosen = vec![best];
         // The sheet's introduction sums it up: it follows the best passage.
@@ -897,6 +910,36 @@ impl Engine {
             }
             body.push_str(&details.join("\n"));
             body.push('\n');
+        }
+        let mut citations = citations;
+        // Sheets almost as likely as the first may be the one the resident meant: their best
+        // passages follow, under their own titles, so that the answer covers every reading.
+        for runner_up in hits
+            .iter()
+            .skip(1)
+            .take(RUNNER_UPS)
+            .filter(|hit| hit.score >= RUNNER_UP_RATIO * top.score)
+        {
+            let (passage, _) = runner_up.passages[0];
+            let n = citations.len() + 1;
+            let citation = self.citation(n, passage);
+            body.push_str(&match lang {
+                Lang::Fr => format!("\nVoir aussi « {} » :\n", citation.title),
+                Lang::En => format!("\nSee also « {} »:\n", citation.title),
+            });
+            let mut used_here = 0usize;
+            for line in citation.passage.lines() {
+                let line = line.trim().trim_start_matches("- ");
+                if line.is_empty() {
+                    continue;
+                }
+                if used_here > 0 && used_here + line.len() > RUNNER_UP_BUDGET {
+                    break;
+                }
+                used_here += line.len();
+                body.push_str(&format!("- {line} [{n}]\n"));
+            }
+            citations.push(citation);
         }
         (body, citations)
     }

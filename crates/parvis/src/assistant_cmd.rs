@@ -264,7 +264,11 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
             let missed_retrieval = outcome.in_scope && outcome.gold_rank.is_none_or(|r| r > 5);
             let abstained_wrongly = outcome.in_scope && outcome.abstained;
             let answered_oos = !outcome.in_scope && !outcome.abstained;
-            if missed_retrieval || abstained_wrongly || answered_oos {
+            let missed_fact = outcome.in_scope
+                && !outcome.abstained
+                && outcome.has_gold_fact
+                && !outcome.contains_gold_fact;
+            if missed_retrieval || abstained_wrongly || answered_oos || missed_fact {
                 println!(
                     "{} [{}] conf {:.2} rank {:?} gold {:?} top {:?}: {}",
                     outcome.id,
@@ -272,8 +276,10 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
                         "answered out-of-scope"
                     } else if abstained_wrongly {
                         "abstained"
-                    } else {
+                    } else if missed_retrieval {
                         "retrieval"
+                    } else {
+                        "answer"
                     },
                     outcome.confidence,
                     outcome.gold_rank,

@@ -1,0 +1,1 @@
+//! Governance: the public algorithm register, the audit log and personal-data redaction.

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl).
+
+Checks, for every line:
+  * well-formed JSON with exactly the keys id, text, spans; ids numbered in sequence
+    (red-dev-001..., red-held-001...);
+  * every span has a known kind and a value that is an exact substring of text, spans
+    are found left to right without overlapping, and a value occurs in the text exactly
+    as many times as it is listed (occurrences inside another span are ignored);
+  * per-kind shape checks; nir, iban and card values pass their checksums
+    (NIR key with Corsica 2A->19 / 2B->18, ISO 13616 mod-97, Luhn);
+  * span boundaries do not cut a word or a number;
+  * a scan of the text for NIR-, IBAN- and card-like numbers that pass their checksum,
+    for e-mail addresses and for phone numbers that are NOT covered by a span (errors);
+    numbers preceded by SIRET/SIREN are exempt from the card scan;
+  * a scan for "house number + street type" and "civility + capitalised word" outside
+    spans (printed as warnings, to be reviewed by hand).
+
+Prints a count table per kind per file. Exit status 1 on any error.
+
+    python3 validate.py [--quiet-warnings]
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FILES = [("dev.jsonl", "red-dev-", 240), ("heldout.jsonl", "red-held-", 160)]
+KINDS = ["email", "phone", "nir", "iban", "card", "address", "name"]
+MIN_PER_KIND = {"dev.jsonl": 25, "heldout.jsonl": 15}
+
+# ------------------------------------------------------------------ checksums
+
+def nir_valid(text: str) -> bool:
+    c = re.sub(r"[\s.\-]", "", text).upper()
+    if not re.fullmatch(r"[1-478]\d{4}(?:\d{2}|2A|2B)\d{8}", c):
+        return False
+    body = c[:13]
+    if body[5:7] == "2A":
+        body = body[:5] + "19" + body[7:]
+    elif body[5:7] == "2B":
+        body = body[:5] + "18" + body[7:]
+    return int(c[13:]) == 97 - int(body) % 97
+
+
+IBAN_LENGTHS = {"FR": 27, "DE": 22, "BE": 16, "ES": 24, "IT": 27, "NL": 18, "LU": 20,
+                "PT": 25, "CH": 21, "GB": 22, "MC": 27, "IE": 22, "AT": 20, "PL": 28,
+                "RO": 24}
+
+
+def iban_valid(text: str) -> bool:
+    c = re.sub(r"\s", "", text).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", c):
+        return False
+    if IBAN_LENGTHS.get(c[:2]) != len(c):
+        return False
+    r = c[4:] + c[:4]
+    return int("".join(str(int(ch, 36)) for ch in r)) % 97 == 1
+
+
+def luhn_valid(digits: str) -> bool:
+    d = re.sub(r"[\s\-]", "", digits)
+    if not d.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(d)):
+        v = int(ch)
+        if i % 2 == 1:
+            v = v * 2 - 9 if v > 4 else v * 2
+        total += v
+    return total % 10 == 0
+
+# --------------------------------------------------------------- shape checks
+
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+SHORT_SERVICE = {"3975", "3939", "15", "17", "18", "112", "115", "119", "114", "116000",
+                 "3919", "3114", "3646"}
+STREET_TYPES = (r"rue|avenue|av\.|bd|boulevard|place|quai|allée|allee|impasse|villa|cité|cite|"
+                r"passage|square|cours|chemin|route|sentier|hameau|rond-point|esplanade|"
+                r"street|road|promenade|parvis|galerie|voie|port")
+ADDRESS_RE = re.compile(r"\d{1,4}(?:\s?(?:bis|ter|quater|[A-D]))?,?\s+(?:" + STREET_TYPES + r")(?!\w).*",
+                        re.IGNORECASE)
+CIVILITY = r"(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|Dr|Dr\.|Docteur|Me|Maître|Pr|Mr|Mrs|Ms)"
+
+
+def shape_error(kind: str, v: str) -> str | None:
+    if kind == "email":
+        if not EMAIL_RE.fullmatch(v):
+            return "not an e-mail address"
+    elif kind == "phone":
+        if not re.fullmatch(r"[+0-9(][0-9 ().\-+]*[0-9]", v):
+            return "phone has unexpected characters"
+        digits = re.sub(r"\D", "", v)
+        if digits in SHORT_SERVICE:
+            return "short service number marked as phone"
+        if v.startswith("+") or v.startswith("00"):
+            if not 8 <= len(digits) <= 15:
+                return f"international phone with {len(digits)} digits"
+            if re.match(r"(?:\+|00)33", v):
+                nat = re.sub(r"^(?:\+|00)33[ .\-]?(?:\(0\))?", "", v)
+                if len(re.sub(r"\D", "", nat)) != 9:
+                    return "French +33 number without 9 national digits"
+        elif not (digits.startswith("0") and len(digits) == 10):
+            return "French phone must have 10 digits starting with 0"
+    elif kind == "nir":
+        if not nir_valid(v):
+            return "NIR key check fails"
+    elif kind == "iban":
+        if not iban_valid(v):
+            return "IBAN mod-97 check fails (or wrong length)"
+    elif kind == "card":
+        if not re.fullmatch(r"\d[\d \-]*\d", v):
+            return "card has unexpected characters"
+        d = re.sub(r"\D", "", v)
+        if not 13 <= len(d) <= 19:
+            return f"card with {len(d)} digits"
+        if not luhn_valid(d):
+            return "card Luhn check fails"
+        if not re.match(r"(?:4|5[0-8]|2[2-7]|3[47]|6)", d):  # Visa, MC, Maestro, Amex, CB
+            return "card with an unrealistic prefix"
+    elif kind == "address":
+        if not ADDRESS_RE.fullmatch(v):
+            return "address must start with a house number followed by a street type"
+        if re.search(r"\b\d{5}\b", v) or v.rstrip()[-1] in ",.;:":
+            return "address contains a postal code or ends with punctuation"
+    elif kind == "name":
+        if not re.fullmatch(r"[\w'’\-. ]+", v) or not re.search(r"[^\W\d_]", v):
+            return "name has unexpected characters"
+        if re.search(r"\d", v):
+            return "name contains a digit"
+    if v != v.strip():
+        return "value has surrounding whitespace"
+    return None
+
+# -------------------------------------------------------------------- scanners
+
+def covered(start: int, end: int, ranges) -> bool:
+    return any(s <= start and end <= e for s, e, _ in ranges)
+
+
+GROUP_RUN = re.compile(r"\d+(?:[ .\-]\d+)*")
+
+
+def digit_windows(text: str):
+    """Yield (start, end, compact) for every contiguous run of digit groups."""
+    for m in GROUP_RUN.finditer(text):
+        groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
+        for i in range(len(groups)):
+            compact = ""
+            for j in range(i, len(groups)):
+                compact += text[groups[j][0]:groups[j][1]]
+                if len(compact) > 19:
+                    break
+                yield groups[i][0], groups[j][1], compact
+
+
+def scan(text: str, ranges):
+    errors, warnings = [], []
+    # Card-like numbers (13-19 digits, Luhn-valid, card-like prefix).
+    for s, e, c in digit_windows(text):
+        if s > 0 and text[s - 1].isalnum() or e < len(text) and text[e].isalnum():
+            continue
+        if 13 <= len(c) <= 19 and luhn_valid(c) and re.match(r"[2-6]", c) and not covered(s, e, ranges):
+            before = text[max(0, s - 40):s].upper()
+            if "SIRET" in before or "SIREN" in before:
+                continue
+            errors.append(f"Luhn-valid card-like number not in a span: {text[s:e]!r}")
+        if len(c) == 15 and nir_valid(c) and not covered(s, e, ranges):
+            errors.append(f"key-valid NIR-like number not in a span: {text[s:e]!r}")
+    # NIR with Corsican department.
+    for m in re.finditer(r"(?<![\w])[1-478][ .]?\d{2}[ .]?\d{2}[ .]?2[AB][ .]?\d{3}[ .]?\d{3}[ .\-]?\d{2}(?!\w)",
+                         text, re.IGNORECASE):
+        if nir_valid(m.group()) and not covered(m.start(), m.end(), ranges):
+            errors.append(f"key-valid Corsican NIR not in a span: {m.group()!r}")
+    # IBAN-like strings.
+    for m in re.finditer(r"(?<![A-Za-z0-9])([A-Za-z]{2})\d{2}", text):
+        cc = m.group(1).upper()
+        if cc not in IBAN_LENGTHS:
+            continue
+        need, i, compact = IBAN_LENGTHS[cc], m.start(), ""
+        while i < len(text) and len(compact) < need:
+            ch = text[i]
+            if ch.isalnum():
+                compact += ch
+            elif ch != " " or not compact:
+                break
+            i += 1
+        if len(compact) == need and iban_valid(compact) and not covered(m.start(), i, ranges):
+            errors.append(f"mod-97-valid IBAN not in a span: {text[m.start():i]!r}")
+    # E-mail addresses.
+    for m in EMAIL_RE.finditer(text):
+        if not covered(m.start(), m.end(), ranges):
+            errors.append(f"e-mail address not in a span: {m.group()!r}")
+    # Phone numbers, French and international.
+    phone_res = [
+        r"(?<![\w+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?[1-9]|0[1-9])(?:[ .\-]?\d{2}){4}(?!\d)",
+        r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,6}(?!\d)",
+    ]
+    for pat in phone_res:
+        for m in re.finditer(pat, text):
+            if len(re.sub(r"\D", "", m.group())) >= 8 and not covered(m.start(), m.end(), ranges):
+                errors.append(f"phone-like number not in a span: {m.group()!r}")
+    # Warnings: address-like and civility + name outside spans.
+    for m in re.finditer(r"(?<![\w,.])\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:" + STREET_TYPES + r")(?!\w)", text,
+                         re.IGNORECASE):
+        if not any(s <= m.start() < e for s, e, _ in ranges):
+            warnings.append(f"house number + street type outside a span: {m.group()!r}")
+    for m in re.finditer(r"\b" + CIVILITY + r"\s+[A-Z][\w'\-]+", text):
+        if not any(s <= m.start() < e for s, e, _ in ranges):
+            warnings.append(f"civility + name outside a span: {m.group()!r}")
+    return errors, warnings
+
+# ------------------------------------------------------------------------ main
+
+def check_file(name: str, prefix: str, min_lines: int):
+    path = HERE / name
+    errors, warnings = [], []
+    counts = Counter()
+    n_lines = n_empty = 0
+    values_seen = Counter()
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        where = f"{name}:{lineno}"
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            errors.append(f"{where}: invalid JSON ({exc})")
+            continue
+        n_lines += 1
+        if not isinstance(row, dict) or set(row) != {"id", "text", "spans"}:
+            errors.append(f"{where}: keys must be exactly id, text, spans")
+            continue
+        want = f"{prefix}{n_lines:03d}"
+        if row["id"] != want:
+            errors.append(f"{where}: id {row['id']!r}, expected {want!r}")
+        text, spans = row["text"], row["spans"]
+        if not isinstance(text, str) or not text.strip():
+            errors.append(f"{where}: empty text")
+            continue
+        if not isinstance(spans, list):
+            errors.append(f"{where}: spans must be a list")
+            continue
+        if not spans:
+            n_empty += 1
+        ranges, pos = [], 0
+        for k, sp in enumerate(spans):
+            if not isinstance(sp, dict) or set(sp) != {"kind", "value"}:
+                errors.append(f"{where}: span {k} must have exactly kind and value")
+                continue
+            kind, value = sp["kind"], sp["value"]
+            if kind not in KINDS:
+                errors.append(f"{where}: unknown kind {kind!r}")
+                continue
+            if not isinstance(value, str) or not value:
+                errors.append(f"{where}: empty value")
+                continue
+            idx = text.find(value, pos)
+            if idx < 0:
+                where_any = "not in text" if value not in text else "not found after the previous span (order/overlap)"
+                errors.append(f"{where}: {kind} value {value!r} {where_any}")
+                continue
+            end = idx + len(value)
+            if idx > 0 and text[idx - 1].isalnum() or end < len(text) and text[end].isalnum():
+                errors.append(f"{where}: {kind} value {value!r} cuts a word or number")
+            if kind in ("nir", "card", "iban", "phone") and (
+                    idx > 0 and text[idx - 1] in "+" or end < len(text) and text[end] in "0123456789"):
+                errors.append(f"{where}: {kind} value {value!r} does not cover the whole number")
+            msg = shape_error(kind, value)
+            if msg:
+                errors.append(f"{where}: {kind} {value!r}: {msg}")
+            ranges.append((idx, end, kind))
+            pos = end
+            counts[kind] += 1
+            values_seen[(kind, value)] += 1
+        # Each value occurs (outside other spans) exactly as many times as it is listed.
+        for value, listed in Counter(sp.get("value") for sp in spans if isinstance(sp, dict)).items():
+            if not isinstance(value, str) or not value:
+                continue
+            occ, i = 0, text.find(value)
+            while i >= 0:
+                inside_other = any(s <= i and i + len(value) <= e and text[s:e] != value for s, e, _ in ranges)
+                if not inside_other:
+                    occ += 1
+                i = text.find(value, i + 1)
+            if occ != listed:
+                errors.append(f"{where}: value {value!r} listed {listed} time(s) but occurs {occ} time(s)")
+        e2, w2 = scan(text, ranges)
+        errors += [f"{where} ({row['id']}): {m}" for m in e2]
+        warnings += [f"{where} ({row['id']}): {m}" for m in w2]
+    if n_lines < min_lines:
+        errors.append(f"{name}: {n_lines} lines, at least {min_lines} required")
+    for kind in KINDS:
+        if counts[kind] < MIN_PER_KIND[name]:
+            errors.append(f"{name}: only {counts[kind]} {kind} spans (min {MIN_PER_KIND[name]})")
+    dups = [kv for kv, c in values_seen.items() if c > 1 and kv[0] in ("nir", "iban", "card")]
+    if dups:
+        warnings.append(f"{name}: numbers used on more than one line: {dups}")
+    return n_lines, n_empty, counts, errors, warnings
+
+
+def main() -> int:
+    quiet = "--quiet-warnings" in sys.argv
+    results, all_errors = {}, []
+    for name, prefix, min_lines in FILES:
+        n, empty, counts, errs, warns = check_file(name, prefix, min_lines)
+        results[name] = (n, empty, counts)
+        all_errors += errs
+        if not quiet:
+            for w in warns:
+                print("warning:", w)
+    # Numbers, phones and e-mails shared between the two files would break independence.
+    def values(name, kind):
+        rows = [json.loads(l) for l in (HERE / name).read_text(encoding="utf-8").splitlines() if l.strip()]
+        return {sp["value"] for r in rows for sp in r["spans"] if sp["kind"] == kind}
+    for kind in ("nir", "iban", "card", "phone", "email"):
+        for v in sorted(values(FILES[0][0], kind) & values(FILES[1][0], kind)):
+            all_errors.append(f"{kind} value {v!r} appears in both dev and heldout")
+    for e in all_errors:
+        print("ERROR:", e)
+    header = f"{'file':<15}{'lines':>6}{'no-PII':>8}" + "".join(f"{k:>9}" for k in KINDS) + f"{'total':>8}"
+    print(header)
+    for name, (n, empty, counts) in results.items():
+        print(f"{name:<15}{n:>6}{empty:>8}" + "".join(f"{counts[k]:>9}" for k in KINDS)
+              + f"{sum(counts.values()):>8}")
+    print("OK" if not all_errors else f"FAILED with {len(all_errors)} error(s)")
+    return 1 if all_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
