@@ -84,6 +84,9 @@ pub enum Command {
     /// City sensors: the NAB benchmark of the anomaly detector.
     #[command(subcommand)]
     Sensors(crate::sensors_cmd::SensorsCommand),
+    /// Traffic signals: the SUMO benchmark of the controllers, live control of a simulation.
+    #[command(subcommand)]
+    Mobility(crate::mobility_cmd::MobilityCommand),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

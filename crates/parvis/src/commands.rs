@@ -48,6 +48,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Ask(args) => crate::assistant_cmd::ask(&config, args).await,
         Command::Requests(command) => crate::requests_cmd::run(&config, command).await,
         Command::Sensors(command) => crate::sensors_cmd::run(&config, command).await,
+        Command::Mobility(command) => crate::mobility_cmd::run(&config, command).await,
     }
 }
 

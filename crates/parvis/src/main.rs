@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod commands;
 mod config;
+mod mobility_cmd;
 mod requests_cmd;
 mod sensors_cmd;
 mod webhook;
