@@ -20,6 +20,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod mobility_routes;
 pub mod ngsi;
 pub mod open311;
 pub mod openai;

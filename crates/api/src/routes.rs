@@ -40,6 +40,7 @@ use crate::extract::{ApiJson, ApiPath};
         (name = "requests", description = "Service requests beyond Open311: operators' life cycle (status, assignment, merges), live events, the service report, category suggestions, personal data (admin)."),
         (name = "sensors", description = "City sensors: a subset of NGSI-LD (errors as ProblemDetails) and the alerts anomaly detectors raise."),
         (name = "assistant", description = "The citizen and agent assistant: cited answers from official procedure sheets; an OpenAI-compatible chat API."),
+        (name = "mobility", description = "Traffic-signal control: the intersections a controller drives and their phases."),
     )
 )]
 struct ApiDoc;
@@ -99,6 +100,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::ngsi::alerts))
         .routes(routes!(crate::ngsi::alert_events))
         .routes(routes!(crate::ngsi::forecast))
+        .routes(routes!(crate::mobility_routes::status))
 }
 
 /// Every route, with the 404 fallback.

@@ -447,3 +447,44 @@ async fn every_described_operation_is_routed_and_every_secured_one_needs_a_key()
         }
     }
 }
+
+#[tokio::test]
+async fn mobility_status_shows_what_the_controller_recorded() {
+    let t = app().await;
+    let reply = send(&t.app, get("/api/mobility/status")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        json!({"intersections": [], "plan_changes": 0})
+    );
+    t.store
+        .record_signals(
+            &[store::signals::PlanChange {
+                intersection: "B1".into(),
+                controller: "wave".into(),
+                sim_time: 40.0,
+                from_phase: 0,
+                to_phase: 1,
+                state: "rrGG".into(),
+                reason: "controller".into(),
+            }],
+            &[store::signals::SignalStatus {
+                intersection: "B1".into(),
+                controller: "wave".into(),
+                phase: 1,
+                phases: 2,
+                state: "rrGG".into(),
+                yellow: true,
+                queue: 4.0,
+                sim_time: 40.0,
+                updated_at: String::new(),
+            }],
+        )
+        .await
+        .unwrap();
+    let body = send(&t.app, get("/api/mobility/status")).await.json();
+    assert_eq!(body["plan_changes"], 1);
+    assert_eq!(body["intersections"][0]["id"], "B1");
+    assert_eq!(body["intersections"][0]["yellow"], true);
+    assert_eq!(body["intersections"][0]["phase"], 1);
+}

@@ -15,6 +15,9 @@ pub enum MobilityCommand {
     /// Runs controllers on SUMO scenarios (folders with a .sumocfg, e.g. ../shared/data/resco)
     /// with several seeds and compares their delays with RESCO's published results.
     Bench(BenchArgs),
+    /// Drives the signals of a running SUMO simulation (the stand-in for a city's signal
+    /// controllers); plan changes and status go to the store.
+    Control(ControlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +55,7 @@ pub struct BenchArgs {
 pub async fn run(config: &Config, command: MobilityCommand) -> anyhow::Result<()> {
     match command {
         MobilityCommand::Bench(args) => bench_command(config, args).await,
+        MobilityCommand::Control(args) => control_command(config, args).await,
     }
 }
 
@@ -211,5 +215,138 @@ async fn bench_command(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The TraCI address of a running simulation (`sumo … --remote-port PORT`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub sumo: String,
+    /// max-pressure, greedy or wave.
+    #[arg(long, default_value = "wave")]
+    pub controller: String,
+    /// Stop at this simulated time, seconds (default: when the simulation ends).
+    #[arg(long)]
+    pub until: Option<f64>,
+    /// Yellow clearance, seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub yellow: f64,
+    /// Seconds between decisions (RESCO's 10; the wave controller decides every 2).
+    #[arg(long, default_value_t = 10.0)]
+    pub decision: f64,
+}
+
+/// Drives a running simulation; every plan change and the intersections' status go to the
+/// store (for the audit and `GET /api/mobility/status`).
+async fn control_command(config: &Config, args: ControlArgs) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs;
+    let kind = Kind::parse(&args.controller)
+        .filter(|k| *k != Kind::Fixed)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown controller {}: max-pressure, greedy or wave (fixed leaves the signals alone)",
+                args.controller
+            )
+        })?;
+    anyhow::ensure!(
+        args.yellow > 0.0 && args.decision > args.yellow,
+        "--decision must be longer than --yellow"
+    );
+    let addr = args
+        .sumo
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{}: no address", args.sumo))?;
+    let store = crate::commands::open_migrated_store(config).await?;
+    // Bounded: the simulation waits for the store rather than piling records up in memory.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(
+        Vec<store::signals::PlanChange>,
+        Vec<store::signals::SignalStatus>,
+    )>(16);
+    let until = args.until.unwrap_or(f64::INFINITY);
+    let timing = mobility::control::Timing {
+        decision: args.decision,
+        yellow: args.yellow,
+        min_green: 5.0,
+        max_red: 120.0,
+    };
+    let name = kind.name();
+    let driving = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64)> {
+        let mut client =
+            mobility::traci::Client::connect(addr, std::time::Duration::from_secs(30))?;
+        let (api, version) = client.version()?;
+        tracing::info!(api, %version, "connected to the simulation");
+        let intersections = mobility::control::Driver::discover(&mut client)?;
+        tracing::info!(
+            intersections = intersections.len(),
+            controller = name,
+            "controlling"
+        );
+        let mut driver = mobility::control::Driver::new(intersections, kind, timing);
+        let pending = std::cell::RefCell::new(Vec::new());
+        let result = driver.run(
+            &mut client,
+            until,
+            |change| {
+                pending.borrow_mut().push(store::signals::PlanChange {
+                    intersection: change.intersection.clone(),
+                    controller: name.to_owned(),
+                    sim_time: change.time,
+                    from_phase: change.from_phase as i64,
+                    to_phase: change.to_phase as i64,
+                    state: change.state.clone(),
+                    reason: change.reason.to_owned(),
+                })
+            },
+            |driver| {
+                let status = driver
+                    .status()
+                    .into_iter()
+                    .map(|s| store::signals::SignalStatus {
+                        intersection: s.id,
+                        controller: name.to_owned(),
+                        phase: s.phase as i64,
+                        phases: s.phases as i64,
+                        state: s.state,
+                        yellow: s.yellow,
+                        queue: s.queue,
+                        sim_time: driver.now(),
+                        updated_at: String::new(),
+                    })
+                    .collect();
+                let _ = sender.blocking_send((pending.take(), status));
+            },
+        );
+        let stats = (driver.stats.decisions, driver.stats.changes);
+        match result {
+            Ok(()) => {
+                client.close()?;
+                Ok(stats)
+            }
+            // SUMO closes the connection when its simulation reaches its end.
+            Err(mobility::control::DriveError::Traci(mobility::traci::TraciError::Io(error)))
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                tracing::info!("the simulation ended");
+                Ok(stats)
+            }
+            Err(error) => Err(error.into()),
+        }
+    });
+    let writer = async {
+        while let Some((changes, status)) = receiver.recv().await {
+            store.record_signals(&changes, &status).await?;
+        }
+        anyhow::Ok(())
+    };
+    let (driven, written) = tokio::join!(driving, writer);
+    written?;
+    let (decisions, changes) = driven??;
+    println!("{decisions} decisions, {changes} plan changes recorded");
+    store.close().await;
     Ok(())
 }

@@ -22,6 +22,7 @@
 //!   benchmarks an isolated namespace on a shared server.
 
 pub mod runs;
+pub mod signals;
 pub mod timestamp;
 
 #[cfg(feature = "test-support")]

@@ -202,3 +202,45 @@ async fn a_bad_schema_name_is_refused_before_connecting() {
     let err = Store::open(&config).await.unwrap_err();
     assert!(err.to_string().contains("schema name"), "{err}");
 }
+
+#[tokio::test]
+async fn signal_status_is_replaced_and_plan_changes_accumulate() {
+    use store::signals::{PlanChange, SignalStatus};
+    let status = |phase: i64, yellow: bool| SignalStatus {
+        intersection: "B1".into(),
+        controller: "wave".into(),
+        phase,
+        phases: 4,
+        state: "GGrr".into(),
+        yellow,
+        queue: 3.5,
+        sim_time: 120.0,
+        updated_at: String::new(),
+    };
+    let change = PlanChange {
+        intersection: "B1".into(),
+        controller: "wave".into(),
+        sim_time: 118.0,
+        from_phase: 0,
+        to_phase: 1,
+        state: "rrGG".into(),
+        reason: "controller".into(),
+    };
+    for store in testing::backends().await {
+        store
+            .record_signals(std::slice::from_ref(&change), &[status(0, false)])
+            .await
+            .unwrap();
+        store
+            .record_signals(std::slice::from_ref(&change), &[status(1, true)])
+            .await
+            .unwrap();
+        let found = store.signal_status().await.unwrap();
+        assert_eq!(found.len(), 1, "{}", store.name);
+        assert_eq!(found[0].phase, 1);
+        assert!(found[0].yellow);
+        assert_eq!(found[0].queue, 3.5);
+        assert!(!found[0].updated_at.is_empty());
+        assert_eq!(store.plan_change_count().await.unwrap(), 2);
+    }
+}
