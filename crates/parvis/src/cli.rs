@@ -87,6 +87,8 @@ pub enum Command {
     /// Traffic signals: the SUMO benchmark of the controllers, live control of a simulation.
     #[command(subcommand)]
     Mobility(crate::mobility_cmd::MobilityCommand),
+    /// Masks personal data in text read on standard input; `--eval FILE` scores it.
+    Redact(crate::redact_cmd::RedactArgs),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

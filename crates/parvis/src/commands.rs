@@ -49,6 +49,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Requests(command) => crate::requests_cmd::run(&config, command).await,
         Command::Sensors(command) => crate::sensors_cmd::run(&config, command).await,
         Command::Mobility(command) => crate::mobility_cmd::run(&config, command).await,
+        Command::Redact(args) => crate::redact_cmd::run(&config, args).await,
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod mobility_cmd;
+mod redact_cmd;
 mod requests_cmd;
 mod sensors_cmd;
 mod webhook;

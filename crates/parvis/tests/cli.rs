@@ -462,3 +462,53 @@ fn serve_demo_fills_an_empty_store_once() {
         "nothing added the second time"
     );
 }
+
+#[test]
+fn redact_reads_json_lines_and_scores_a_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = parvis(dir.path())
+        .args(["redact", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "{\"id\": \"a\", \"text\": \"Écrire à marie.curie@example.org ou au 06 12 34 56 78\"}\n{\"id\": 2, \"text\": \"Nid-de-poule rue de Rivoli, demande n° 2026-004512\"}\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = ok(child.wait_with_output().unwrap());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["redacted"], "Écrire à [email] ou au [phone]");
+    assert_eq!(
+        lines[0]["spans"],
+        serde_json::json!([{"kind": "email", "value": "marie.curie@example.org"}, {"kind": "phone", "value": "06 12 34 56 78"}])
+    );
+    assert_eq!(lines[1]["spans"], serde_json::json!([]));
+
+    // The evaluation counts a miss and a wrong span against the labels.
+    let corpus = dir.path().join("corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"id\": \"x\", \"text\": \"appelez le 06 12 34 56 78\", \"spans\": [{\"kind\": \"phone\", \"value\": \"06 12 34 56 78\"}]}\n{\"id\": \"y\", \"text\": \"rien ici\", \"spans\": [{\"kind\": \"name\", \"value\": \"ici\"}]}\n",
+    )
+    .unwrap();
+    let out = ok(parvis(dir.path())
+        .args(["redact", "--json", "--no-record", "--eval"])
+        .arg(&corpus)
+        .output()
+        .unwrap());
+    let scores: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(scores["phone"]["recall"], 1.0);
+    assert_eq!(scores["name"]["recall"], 0.0);
+    assert_eq!(scores["name"]["gold"], 1);
+}

@@ -1,0 +1,755 @@
+//! Personal-data redaction: one function for the logs, the audit records and the stored
+//! assistant transcripts.
+//!
+//! Found and masked: e-mail addresses; French and international phone numbers; French
+//! social-security numbers (NIR, key checked, Corsica's 2A/2B included); IBANs (ISO 13616
+//! mod-97 checked); payment-card numbers (Luhn and network prefix checked, SIRET numbers
+//! excluded); street addresses with a house number; people's names where clearly a person
+//! (a civility title, an introduction such as "je m'appelle", or a known first name). Numbers
+//! that fail their checksums, dates, amounts, postal codes, short service numbers (3975) and
+//! request references stay.
+//!
+//! Hand-written on `regex`: what counts as personal data in a city's messages, and the
+//! checksums that tell a NIR from a reference number, are the product's own rules; no Rust
+//! crate covers French identifiers. Each detector proposes spans; on overlap the earlier kind
+//! in [`Kind::ALL`] wins (an IBAN is not also a phone number; "12 rue Victor Hugo" is an
+//! address, not a name).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A kind of personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Email,
+    Iban,
+    Nir,
+    Card,
+    Phone,
+    Address,
+    Name,
+}
+
+impl Kind {
+    /// Every kind, in the order that settles overlaps.
+    pub const ALL: [Kind; 7] = [
+        Kind::Email,
+        Kind::Iban,
+        Kind::Nir,
+        Kind::Card,
+        Kind::Phone,
+        Kind::Address,
+        Kind::Name,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Iban => "iban",
+            Kind::Nir => "nir",
+            Kind::Card => "card",
+            Kind::Phone => "phone",
+            Kind::Address => "address",
+            Kind::Name => "name",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What replaces a span of this kind.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Kind::Email => "[email]",
+            Kind::Iban => "[iban]",
+            Kind::Nir => "[nir]",
+            Kind::Card => "[card]",
+            Kind::Phone => "[phone]",
+            Kind::Address => "[address]",
+            Kind::Name => "[name]",
+        }
+    }
+}
+
+/// A piece of personal data: its kind and its byte range in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Returns `text` with personal data replaced by marks (`[email]`, `[phone]`, `[nir]`,
+/// `[iban]`, `[card]`, `[address]`, `[name]`); borrows when there was nothing to redact.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let spans = find(text);
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for span in spans {
+        out.push_str(&text[last..span.start]);
+        out.push_str(span.kind.mark());
+        last = span.end;
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// The personal data in `text`: non-overlapping spans in text order.
+pub fn find(text: &str) -> Vec<Span> {
+    // Cheap exit for the common log line: no digit, no '@', no capital letter after a space.
+    let mut taken: Vec<Span> = Vec::new();
+    for kind in Kind::ALL {
+        let candidates = match kind {
+            Kind::Email => emails(text),
+            Kind::Iban => ibans(text),
+            Kind::Nir => nirs(text),
+            Kind::Card => cards(text),
+            Kind::Phone => phones(text),
+            Kind::Address => addresses(text),
+            Kind::Name => names(text),
+        };
+        for (start, end) in candidates {
+            if taken.iter().all(|s| end <= s.start || start >= s.end) {
+                taken.push(Span { kind, start, end });
+            }
+        }
+    }
+    taken.sort_by_key(|s| s.start);
+    taken
+}
+
+fn is_digit_at(text: &str, index: usize, before: bool) -> bool {
+    if before {
+        text[..index]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    } else {
+        text[index..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    }
+}
+
+/// Matches of `pattern` not glued to letters or digits on either side.
+fn bounded(pattern: &Regex, text: &str) -> Vec<(usize, usize)> {
+    pattern
+        .find_iter(text)
+        .filter(|m| !is_digit_at(text, m.start(), true) && !is_digit_at(text, m.end(), false))
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+// --- E-mail -----------------------------------------------------------------------------
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[a-z0-9._%+\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}")
+        .expect("e-mail pattern compiles")
+});
+
+fn emails(text: &str) -> Vec<(usize, usize)> {
+    EMAIL
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
+// --- IBAN ---------------------------------------------------------------------------------
+
+static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,4})?")
+        .expect("IBAN pattern compiles")
+});
+
+/// ISO 13616: move the first four characters to the end, letters to numbers, mod 97 = 1.
+pub fn iban_is_valid(candidate: &str) -> bool {
+    let compact: String = candidate
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if !(15..=34).contains(&compact.len()) || !compact.is_ascii() {
+        return false;
+    }
+    let (head, tail) = compact.split_at(4);
+    let mut remainder: u32 = 0;
+    for c in tail.chars().chain(head.chars()) {
+        let value = match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            'A'..='Z' => c as u32 - 'A' as u32 + 10,
+            _ => return false,
+        };
+        let width = if value >= 10 { 100 } else { 10 };
+        remainder = (remainder * width + value) % 97;
+    }
+    remainder == 1
+}
+
+fn ibans(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for m in IBAN.find_iter(text) {
+        // The pattern may swallow a following group (an amount, a word): try shorter endings.
+        let found = &text[m.start()..m.end()];
+        let mut ends: Vec<usize> = found
+            .char_indices()
+            .filter(|(_, c)| *c == ' ' || *c == '-')
+            .map(|(i, _)| i)
+            .collect();
+        ends.push(found.len());
+        if let Some(end) = ends.iter().rev().find(|&&end| {
+            iban_is_valid(&found[..end]) && !is_digit_at(text, m.start() + end, false)
+        }) {
+            out.push((m.start(), m.start() + end));
+        }
+    }
+    out
+}
+
+// --- NIR ----------------------------------------------------------------------------------
+
+static NIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b[1-478][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2[AB])[ .]?\d{3}[ .]?\d{3}[ .]?\d{2}\b",
+    )
+    .expect("NIR pattern compiles")
+});
+
+/// The NIR's key: 97 minus the first 13 digits modulo 97 (Corsica: 2A reads 19, 2B reads 18).
+pub fn nir_is_valid(candidate: &str) -> bool {
+    let compact = digits(candidate).to_ascii_uppercase();
+    if compact.len() != 15 {
+        return false;
+    }
+    let (body, key) = compact.split_at(13);
+    let body = match &body[5..7] {
+        "2A" => format!("{}19{}", &body[..5], &body[7..]),
+        "2B" => format!("{}18{}", &body[..5], &body[7..]),
+        _ => body.to_owned(),
+    };
+    let (Ok(number), Ok(key)) = (body.parse::<u64>(), key.parse::<u64>()) else {
+        return false;
+    };
+    97 - number % 97 == key
+}
+
+fn nirs(text: &str) -> Vec<(usize, usize)> {
+    bounded(&NIR, text)
+        .into_iter()
+        .filter(|(s, e)| nir_is_valid(&text[*s..*e]))
+        .collect()
+}
+
+// --- Payment cards ------------------------------------------------------------------------
+
+static CARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d(?:[ \-]?\d){12,18}\b").expect("card pattern compiles"));
+
+/// Luhn's checksum.
+pub fn luhn_is_valid(number: &str) -> bool {
+    let digits: Vec<u32> = number.chars().filter_map(|c| c.to_digit(10)).collect();
+    if digits.len() < 2 {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Whether the length fits the network the first digits name (Visa, Mastercard, American
+/// Express, Diners, Discover/UnionPay, JCB).
+fn card_network_fits(number: &str) -> bool {
+    let n = number.len();
+    let prefix2: u32 = number[..2].parse().unwrap_or(0);
+    let prefix4: u32 = number[..4].parse().unwrap_or(0);
+    match number.as_bytes()[0] {
+        b'4' => matches!(n, 13 | 16 | 19),
+        b'5' => match prefix2 {
+            51..=55 => n == 16,
+            // Maestro.
+            50 | 56..=58 => (12..=19).contains(&n),
+            _ => false,
+        },
+        b'2' => (2221..=2720).contains(&prefix4) && n == 16,
+        b'3' => match prefix2 {
+            34 | 37 => n == 15,
+            30 | 36 | 38 => n == 14,
+            35 => (16..=19).contains(&n),
+            _ => false,
+        },
+        b'6' => (12..=19).contains(&n),
+        _ => false,
+    }
+}
+
+fn cards(text: &str) -> Vec<(usize, usize)> {
+    bounded(&CARD, text)
+        .into_iter()
+        .filter(|(s, e)| {
+            let number = digits(&text[*s..*e]);
+            // A company's SIRET or SIREN is Luhn-valid too, and not personal data.
+            let before: Vec<char> = text[..*s].chars().collect();
+            let context: String = before[before.len().saturating_sub(24)..]
+                .iter()
+                .collect::<String>()
+                .to_lowercase();
+            luhn_is_valid(&number)
+                && card_network_fits(&number)
+                && !context.contains("siret")
+                && !context.contains("siren")
+        })
+        .collect()
+}
+
+// --- Phones -------------------------------------------------------------------------------
+
+// French numbers: a trunk prefix (0, +33, 0033, optionally "(0)") then 1-9 and four pairs.
+static PHONE_FR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:(?:\+|00)\s?33[\s.\-]?(?:\(0\)[\s.\-]?)?|0)[1-9](?:[\s.\-]?\d{2}){4}")
+        .expect("phone pattern compiles")
+});
+
+// International numbers: + or 00, a country code, then groups of digits.
+static PHONE_INTL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+|\b00)[1-9]\d{0,2}(?:[\s.\-]?\(0\))?(?:[\s.\-]?\d{1,4}){2,6}")
+        .expect("international phone pattern compiles")
+});
+
+fn phones(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for pattern in [&*PHONE_FR, &*PHONE_INTL] {
+        for m in pattern.find_iter(text) {
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '+')
+                || after.is_some_and(|c| c.is_ascii_alphanumeric())
+            {
+                continue;
+            }
+            let count = text[m.start()..m.end()]
+                .chars()
+                .filter(char::is_ascii_digit)
+                .count();
+            if (9..=15).contains(&count)
+                && out.iter().all(|(s, e)| m.end() <= *s || m.start() >= *e)
+            {
+                out.push((m.start(), m.end()));
+            }
+        }
+    }
+    out
+}
+
+// --- Addresses ----------------------------------------------------------------------------
+
+static ADDRESS_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter|quater|[a-d])\b)?,?\s+(?:rue|avenue|av\b\.?|bd|boulevard|place|quai|all[ée]e|impasse|villa|cit[ée]|passage|square|chemin|route|cours|sentier|rond-point|esplanade|parvis|hameau|voie|ruelle|galerie|promenade|faubourg|chauss[ée]e|porte|mail|r[ée]sidence|street|road|lane|drive)(?:\.|\b)",
+    )
+    .expect("address pattern compiles")
+});
+
+static WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*([\p{L}][\p{L}'’\-]*|\d{1,3}(?:er|e)?\b)").expect("word pattern compiles")
+});
+
+const PARTICLES: &[&str] = &[
+    "de", "du", "des", "d'", "d’", "la", "le", "les", "l'", "l’", "et", "sur", "sous", "aux", "au",
+    "à", "en", "the", "of",
+];
+
+fn is_particle(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    PARTICLES.contains(&lower.as_str())
+}
+
+fn starts_upper(word: &str) -> bool {
+    word.chars().next().is_some_and(char::is_uppercase)
+}
+
+fn addresses(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for m in ADDRESS_HEAD.find_iter(text) {
+        if is_digit_at(text, m.start(), true) {
+            continue;
+        }
+        // The street's name: particles and capitalised words; one lowercase word when the
+        // writer used no capitals at all ("12 rue de rivoli").
+        let mut end = m.end();
+        let mut committed = None;
+        loop {
+            let rest = &text[end..];
+            let Some(word) = WORD.captures(rest).and_then(|c| c.get(1)) else {
+                break;
+            };
+            let token = word.as_str();
+            // d'Alésia, l'Ourcq: an elided particle glued to a name.
+            let (particle, name) = match token.find(['\'', '’']) {
+                Some(i) if i <= 1 => (
+                    true,
+                    &token[i + token[i..].chars().next().map_or(1, char::len_utf8)..],
+                ),
+                _ => (false, token),
+            };
+            let token_end = end + word.end();
+            if !particle && is_particle(token) {
+                end = token_end;
+                continue;
+            }
+            if starts_upper(name) || name.chars().all(|c| c.is_ascii_digit()) {
+                end = token_end;
+                committed = Some(end);
+                continue;
+            }
+            if particle && name.is_empty() {
+                end = token_end;
+                continue;
+            }
+            if committed.is_none() && name.chars().count() > 2 {
+                end = token_end;
+                committed = Some(end);
+            }
+            break;
+        }
+        let end = committed.unwrap_or(m.end());
+        let value = text[m.start()..end].trim_end_matches(['.', ',']);
+        out.push((m.start(), m.start() + value.len()));
+    }
+    out
+}
+
+// --- Names --------------------------------------------------------------------------------
+
+static FIRST_NAMES: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    include_str!("../data/first-names.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(fold)
+        .collect()
+});
+
+static TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|Dr\.?|Docteur|Docteure|Maître|Me|Pr\.?|Professeur|Mr\.?|Mrs\.?|Ms\.?|Miss|Sir)\s+")
+        .expect("title pattern compiles")
+});
+
+static INTRODUCTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:je m'appelle|je m’appelle|moi c'est|moi c’est|mon nom est|my name is|sign[ée]|de la part de|titulaire|au nom de|nom\s?:)\s+")
+        .expect("introduction pattern compiles")
+});
+
+static NAME_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]?((?:de la|de|du|des|van|von|da|di|Le|La|le|la|ben|el|al|d'|d’|N'|N’|Mc|O')[ \t]?\p{Lu}[\p{L}'’\-]*|\p{Lu}[\p{L}'’]*(?:-\p{Lu}?[\p{L}'’]+)*)")
+        .expect("name word pattern compiles")
+});
+
+/// Words before a name that make it a place or an institution, not a person.
+const PLACE_WORDS: &[&str] = &[
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "place",
+    "quai",
+    "allée",
+    "allee",
+    "impasse",
+    "villa",
+    "cité",
+    "cite",
+    "passage",
+    "square",
+    "pont",
+    "porte",
+    "lycée",
+    "lycee",
+    "collège",
+    "college",
+    "école",
+    "ecole",
+    "hôpital",
+    "hopital",
+    "métro",
+    "metro",
+    "station",
+    "gare",
+    "stade",
+    "parc",
+    "jardin",
+    "gymnase",
+    "piscine",
+    "médiathèque",
+    "bibliothèque",
+    "centre",
+    "institut",
+    "fondation",
+    "musée",
+    "musee",
+    "salle",
+    "résidence",
+    "residence",
+    "église",
+    "eglise",
+    "saint",
+    "sainte",
+    "st",
+    "ste",
+    "crèche",
+    "creche",
+    "maison",
+    "espace",
+    "théâtre",
+    "theatre",
+    "cinéma",
+    "campus",
+    "université",
+    "universite",
+    "clinique",
+    "foyer",
+    "marché",
+    "marche",
+    "halle",
+    "mairie",
+    "conservatoire",
+    "boulevards",
+    "chemin",
+    "cours",
+    "promenade",
+    "faubourg",
+    "avenues",
+    "rues",
+    "hôtel",
+    "hotel",
+    "bâtiment",
+    "groupe",
+    "scolaire",
+    "association",
+];
+
+/// Up to three name words after `start`; the end of the last one.
+fn name_words(text: &str, start: usize, max: usize) -> Option<usize> {
+    let mut end = start;
+    let mut count = 0;
+    while count < max {
+        let Some(found) = NAME_WORD.captures(&text[end..]).and_then(|c| c.get(1)) else {
+            break;
+        };
+        let word = found.as_str();
+        // A capitalised common word after the name (a new sentence) stops it.
+        if count > 0
+            && matches!(
+                word,
+                "Le" | "La" | "Les" | "Et" | "Je" | "Il" | "Elle" | "Vous" | "Nous"
+            )
+        {
+            break;
+        }
+        end += found.end();
+        count += 1;
+    }
+    (count > 0).then_some(end)
+}
+
+/// Whether the word before `start` (particles skipped) names a street, a place or an
+/// institution: "lycée Jean Moulin", "de l'avenue Jean Jaurès", "métro Charles de Gaulle".
+fn preceded_by_place(text: &str, start: usize) -> bool {
+    // After punctuation a new phrase starts: "du conservatoire, Kofi Mensah".
+    if text[..start]
+        .trim_end()
+        .ends_with([',', '.', ';', ':', '!', '?', ')', '\n'])
+    {
+        return false;
+    }
+    let before = text[..start].to_lowercase();
+    before
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .rev()
+        .find(|w| !matches!(*w, "de" | "du" | "des" | "la" | "le" | "les" | "l" | "d"))
+        .is_some_and(|w| PLACE_WORDS.contains(&w))
+}
+
+/// Lower case without diacritics, for first-name lookups ("Lucía" is "lucia").
+fn fold(word: &str) -> String {
+    word.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => 'a',
+            'ç' => 'c',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
+fn names(text: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let push = |start: usize, end: usize, out: &mut Vec<(usize, usize)>| {
+        let value = text[start..end].trim_end_matches(['.', ',', '\'', '’', ' ']);
+        let end = start + value.len();
+        if end > start && out.iter().all(|(s, e)| end <= *s || start >= *e) {
+            out.push((start, end));
+        }
+    };
+    // A civility title and the name after it, title included.
+    for m in TITLE.find_iter(text) {
+        if let Some(end) = name_words(text, m.end(), 3) {
+            push(m.start(), end, &mut out);
+        }
+    }
+    // An introduction: the name after it (lowercase accepted: residents write "je m'appelle
+    // sophie").
+    for m in INTRODUCTION.find_iter(text) {
+        if let Some(end) = name_words(text, m.end(), 3) {
+            push(m.end(), end, &mut out);
+        } else if let Some(word) = text[m.end()..].split_whitespace().next() {
+            let word = word.trim_end_matches(|c: char| !c.is_alphabetic());
+            if FIRST_NAMES.contains(&fold(word)) {
+                push(m.end(), m.end() + word.len(), &mut out);
+            }
+        }
+    }
+    // A known first name, capitalised, with the surname after it if there is one.
+    let mut offset = 0;
+    for token in text.split_inclusive(|c: char| c.is_whitespace() || ",;:()/\"«»'’".contains(c))
+    {
+        let start = offset;
+        offset += token.len();
+        let word = token.trim_end_matches(|c: char| !c.is_alphanumeric());
+        let word = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+        if word.is_empty() || !starts_upper(word) {
+            continue;
+        }
+        let lead = token.find(word).unwrap_or(0);
+        let word_start = start + lead;
+        let lower = fold(word);
+        let first = FIRST_NAMES.contains(&lower)
+            || lower
+                .split_once('-')
+                .is_some_and(|(a, b)| FIRST_NAMES.contains(a) && FIRST_NAMES.contains(b));
+        if !first || preceded_by_place(text, word_start) {
+            continue;
+        }
+        let end = name_words(text, word_start, 4).unwrap_or(word_start + word.len());
+        push(word_start, end, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(Kind, String)> {
+        find(text)
+            .into_iter()
+            .map(|s| (s.kind, text[s.start..s.end].to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn checksums_decide_for_numbers() {
+        assert!(iban_is_valid("FR76 3000 6000 0112 3456 7890 189"));
+        assert!(!iban_is_valid("FR76 3000 6000 0112 3456 7890 188"));
+        assert!(luhn_is_valid("4970 1012 3456 7890") == luhn_is_valid("4970101234567890"));
+        assert!(luhn_is_valid("4111 1111 1111 1111"));
+        assert!(!luhn_is_valid("4111 1111 1111 1112"));
+        // 1 84 12 75 108 123: 97 - (1841275108123 mod 97).
+        let body = 1_841_275_108_123u64;
+        let key = 97 - body % 97;
+        assert!(nir_is_valid(&format!("1 84 12 75 108 123 {key:02}")));
+        assert!(!nir_is_valid(&format!(
+            "1 84 12 75 108 123 {:02}",
+            (key + 1) % 97
+        )));
+    }
+
+    #[test]
+    fn every_kind_is_found_and_masked() {
+        let text = "Mme Martin (marie.martin@example.org, 06 12 34 56 78) habite 12 rue de Rivoli, 75004 Paris ; IBAN FR76 3000 6000 0112 3456 7890 189, carte 4111 1111 1111 1111.";
+        assert_eq!(
+            redact(text),
+            "[name] ([email], [phone]) habite [address], 75004 Paris ; IBAN [iban], carte [card]."
+        );
+    }
+
+    #[test]
+    fn what_is_not_personal_data_stays() {
+        for text in [
+            "Le trottoir de la rue de Rivoli est défoncé depuis le 12/03/2026.",
+            "Demande n° 2026-004512 : 35 € réglés, appelez le 3975.",
+            "SIRET 732 829 320 00074, lycée Jean Moulin, métro Charles de Gaulle",
+            "carte 4111 1111 1111 1112 refusée",
+            "GET /readyz 200 in 0.3 ms, 3975 requests, service 3949",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+            assert!(matches!(redact(text), Cow::Borrowed(_)));
+        }
+    }
+
+    #[test]
+    fn french_phone_numbers_in_every_usual_form() {
+        for phone in [
+            "06 12 34 56 78",
+            "06.12.34.56.78",
+            "06-12-34-56-78",
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "+33 (0)6 12 34 56 78",
+            "0033 6 12 34 56 78",
+            "+44 20 7946 0958",
+        ] {
+            let text = format!("appelez le {phone} svp");
+            assert_eq!(
+                kinds(&text),
+                vec![(Kind::Phone, phone.to_owned())],
+                "{phone}"
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_keep_their_street_name_and_drop_the_postcode() {
+        assert_eq!(
+            kinds("au 3 bis avenue Jean Jaurès, 75019"),
+            vec![(Kind::Address, "3 bis avenue Jean Jaurès".into())]
+        );
+        assert_eq!(
+            kinds("j'habite 45, boulevard Saint-Germain depuis 2020"),
+            vec![(Kind::Address, "45, boulevard Saint-Germain".into())]
+        );
+        assert_eq!(
+            kinds("devant le 8 rue de la roquette il y a un trou"),
+            vec![(Kind::Address, "8 rue de la roquette".into())]
+        );
+    }
+}
