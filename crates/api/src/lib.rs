@@ -24,6 +24,7 @@ pub mod mobility_routes;
 pub mod ngsi;
 pub mod open311;
 pub mod openai;
+pub mod register_routes;
 pub mod requests_routes;
 mod routes;
 

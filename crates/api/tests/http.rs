@@ -488,3 +488,42 @@ async fn mobility_status_shows_what_the_controller_recorded() {
     assert_eq!(body["intersections"][0]["yellow"], true);
     assert_eq!(body["intersections"][0]["phase"], 1);
 }
+
+#[tokio::test]
+async fn the_register_shows_performance_from_recorded_runs_only() {
+    let t = app().await;
+    let body = send(&t.app, get("/api/register")).await.json();
+    let algorithms = body["algorithms"].as_array().unwrap();
+    assert!(algorithms.len() >= 9);
+    let redaction = algorithms.iter().find(|a| a["id"] == "redaction").unwrap();
+    assert!(redaction["performance"][0]["value"].is_null());
+    t.store
+        .record_run(&store::runs::BenchmarkRun {
+            suite: "redaction-eval:heldout.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout.jsonl".into(),
+            machine: "test".into(),
+            started_at: "2026-11-26T07:52:00.000000Z".into(),
+            finished_at: "2026-11-26T07:52:55.000000Z".into(),
+            results: r#"{"nir": {"precision": 1.0, "recall": 1.0}}"#.into(),
+        })
+        .await
+        .unwrap();
+    let body = send(&t.app, get("/api/register")).await.json();
+    let redaction = body["algorithms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "redaction")
+        .unwrap()
+        .clone();
+    assert_eq!(redaction["performance"][0]["value"]["nir"], 1.0);
+    assert_eq!(
+        redaction["performance"][0]["measured_by"]["date"],
+        "2026-11-26T07:52:55.000000Z"
+    );
+    let page = send(&t.app, get("/register")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(html.contains("parvis redact --eval eval/redaction/heldout.jsonl"));
+}

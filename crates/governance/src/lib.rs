@@ -3,7 +3,10 @@
 //! - [`redact`]: finds and masks personal data (e-mail, phone, NIR, IBAN, card numbers,
 //!   addresses, names) in logs, audit records and stored transcripts.
 //!
-//! The public algorithm register's static fields are in `register/algorithms.toml`; the
-//! register's code and the audit log come next.
+//! - [`register`]: the public algorithm register — static fields from
+//!   `register/algorithms.toml`, performance from the runs Parvis recorded itself.
+//!
+//! The audit log comes next.
 
 pub mod redact;
+pub mod register;

@@ -89,6 +89,9 @@ pub enum Command {
     Mobility(crate::mobility_cmd::MobilityCommand),
     /// Masks personal data in text read on standard input; `--eval FILE` scores it.
     Redact(crate::redact_cmd::RedactArgs),
+    /// The public algorithm register.
+    #[command(subcommand)]
+    Register(crate::register_cmd::RegisterCommand),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

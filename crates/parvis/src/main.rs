@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod mobility_cmd;
 mod redact_cmd;
+mod register_cmd;
 mod requests_cmd;
 mod sensors_cmd;
 mod webhook;

@@ -193,7 +193,11 @@ async fn evaluate(config: &Config, path: &PathBuf, args: &RedactArgs) -> anyhow:
         results.insert("lines".into(), serde_json::json!(lines));
         crate::bench::record(
             config,
-            "redaction-eval".into(),
+            format!(
+                "redaction-eval:{}",
+                path.file_name()
+                    .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+            ),
             crate::bench::machine(),
             started_at,
             serde_json::Value::Object(results).to_string(),
