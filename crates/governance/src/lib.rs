@@ -5,8 +5,8 @@
 //!
 //! - [`register`]: the public algorithm register — static fields from
 //!   `register/algorithms.toml`, performance from the runs Parvis recorded itself.
-//!
-//! The audit log comes next.
+//! - [`audit`]: the hash-chained log of automated decisions and its verification.
 
+pub mod audit;
 pub mod redact;
 pub mod register;

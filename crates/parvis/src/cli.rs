@@ -89,6 +89,9 @@ pub enum Command {
     Mobility(crate::mobility_cmd::MobilityCommand),
     /// Masks personal data in text read on standard input; `--eval FILE` scores it.
     Redact(crate::redact_cmd::RedactArgs),
+    /// The audit log of automated decisions: verify its hash chain, export it.
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
     /// The public algorithm register.
     #[command(subcommand)]
     Register(crate::register_cmd::RegisterCommand),

@@ -50,6 +50,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Sensors(command) => crate::sensors_cmd::run(&config, command).await,
         Command::Mobility(command) => crate::mobility_cmd::run(&config, command).await,
         Command::Redact(args) => crate::redact_cmd::run(&config, args).await,
+        Command::Audit(command) => crate::audit_cmd::run(&config, command).await,
         Command::Register(command) => crate::register_cmd::run(&config, command).await,
     }
 }

@@ -3,6 +3,7 @@
 //! 0 success, 1 a runtime failure, 2 a usage or configuration error. Logic lives in the crates.
 
 mod assistant_cmd;
+mod audit_cmd;
 mod bench;
 mod cli;
 mod commands;

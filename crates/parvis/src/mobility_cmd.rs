@@ -340,6 +340,18 @@ async fn control_command(config: &Config, args: ControlArgs) -> anyhow::Result<(
     let writer = async {
         while let Some((changes, status)) = receiver.recv().await {
             store.record_signals(&changes, &status).await?;
+            let entries: Vec<governance::audit::Entry> = changes
+                .iter()
+                .map(|c| governance::audit::Entry {
+                    actor: "mobility-control".into(),
+                    algorithm: "signal-control".into(),
+                    version: format!("{}@{}", c.controller, env!("CARGO_PKG_VERSION")),
+                    kind: "signal-plan-change".into(),
+                    inputs: serde_json::json!({"intersection": c.intersection, "sim_time": c.sim_time, "from_phase": c.from_phase}),
+                    output: serde_json::json!({"to_phase": c.to_phase, "state": c.state, "reason": c.reason}),
+                })
+                .collect();
+            crate::audit_cmd::append(&store, &entries).await?;
         }
         anyhow::Ok(())
     };

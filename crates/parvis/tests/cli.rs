@@ -512,3 +512,57 @@ fn redact_reads_json_lines_and_scores_a_corpus() {
     assert_eq!(scores["name"]["recall"], 0.0);
     assert_eq!(scores["name"]["gold"], 1);
 }
+
+#[test]
+fn audit_verify_names_the_first_tampered_record() {
+    use governance::audit::{Entry, seal};
+    let dir = tempfile::tempdir().unwrap();
+    let entries: Vec<Entry> = (0..5)
+        .map(|i| Entry {
+            actor: "requests".into(),
+            algorithm: "request-classification".into(),
+            version: "0.1.0".into(),
+            kind: "classification".into(),
+            inputs: serde_json::json!({"description": format!("dépôt sauvage n°{i}, appelez le 06 12 34 56 78")}),
+            output: serde_json::json!({"type": "Objets abandonnés"}),
+        })
+        .collect();
+    let records = seal(None, &entries, "2026-11-26T08:00:00Z");
+    assert!(records.iter().all(|r| r.inputs.contains("[phone]")));
+    let lines: Vec<String> = records
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    let check = |lines: &[String]| {
+        let path = dir.path().join("export.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        parvis(dir.path())
+            .args(["audit", "verify", "--file"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let intact = ok(check(&lines));
+    assert!(intact.contains("5 records"), "{intact}");
+
+    let mut altered = lines.clone();
+    altered[2] = altered[2].replace("Objets abandonnés", "Graffitis");
+    let mut removed = lines.clone();
+    removed.remove(1);
+    let mut reordered = lines.clone();
+    reordered.swap(3, 4);
+    let mut torn = lines.clone();
+    let cut = torn[4].len() / 2;
+    torn[4].truncate(cut);
+    for (tampered, expected) in [
+        (altered, "record 3 was altered"),
+        (removed, "removed before record 3"),
+        (reordered, "record 5 is out of order"),
+        (torn, "line 5 is not a whole record"),
+    ] {
+        let output = check(&tampered);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}

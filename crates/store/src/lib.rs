@@ -21,6 +21,7 @@
 //! - PostgreSQL tables can live in a dedicated schema (`search_path`), which also gives tests and
 //!   benchmarks an isolated namespace on a shared server.
 
+pub mod audit;
 pub mod runs;
 pub mod signals;
 pub mod timestamp;

@@ -244,3 +244,63 @@ async fn signal_status_is_replaced_and_plan_changes_accumulate() {
         assert_eq!(store.plan_change_count().await.unwrap(), 2);
     }
 }
+
+#[tokio::test]
+async fn audit_rows_append_after_the_last_one_even_when_writers_race() {
+    use store::audit::AuditRow;
+    fn rows(last: Option<(i64, String)>, n: i64) -> Vec<AuditRow> {
+        let (seq, prev) = last.unwrap_or((0, "genesis".into()));
+        (1..=n)
+            .map(|i| AuditRow {
+                seq: seq + i,
+                recorded_at: format!("2026-11-26T08:00:{:02}.000000Z", (seq + i) % 60),
+                actor: "test".into(),
+                algorithm: "a".into(),
+                version: "1".into(),
+                kind: "k".into(),
+                inputs: "{}".into(),
+                output: "{}".into(),
+                prev_hash: if i == 1 {
+                    prev.clone()
+                } else {
+                    format!("h{}", seq + i - 1)
+                },
+                hash: format!("h{}", seq + i),
+            })
+            .collect()
+    }
+    for store in testing::backends().await {
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store::Store::clone(&store);
+                tokio::spawn(async move {
+                    for _ in 0..5 {
+                        store.append_audit(|last| rows(last, 3)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let all = store.audit_rows(None, None).await.unwrap();
+        assert_eq!(all.len(), 60, "{}", store.name);
+        for (i, row) in all.iter().enumerate() {
+            assert_eq!(row.seq, i as i64 + 1, "{}", store.name);
+            let expected_prev = if i == 0 {
+                "genesis".to_owned()
+            } else {
+                all[i - 1].hash.clone()
+            };
+            assert_eq!(row.prev_hash, expected_prev, "{}", store.name);
+        }
+        let some = store
+            .audit_rows(
+                Some("2026-11-26T08:00:10.000000Z"),
+                Some("2026-11-26T08:00:12.000000Z"),
+            )
+            .await
+            .unwrap();
+        assert!(some.iter().all(|r| (10..=12).contains(&(r.seq % 60))));
+    }
+}
