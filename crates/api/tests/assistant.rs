@@ -112,6 +112,14 @@ async fn ask_answers_with_citations_and_a_conversation() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let second: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(second["conversation_id"], answer["conversation_id"]);
+
+    // Each answer is an automated decision in the audit log, chained and with its sources.
+    let records = t._store.audit_records(None, None).await.unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(governance::audit::verify(&records, None), Ok(2));
+    assert_eq!(records[0].algorithm, "assistant-answering");
+    assert!(records[0].output.contains("paris-encombrants"));
+    assert!(records[1].inputs.contains("et par téléphone"));
 }
 
 #[tokio::test]

@@ -423,6 +423,33 @@ impl Assistant {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
+        // The answer is an automated decision: it joins the audit log in the same transaction.
+        self.store
+            .append_audit_in(
+                &mut tx,
+                &[governance::audit::Entry {
+                    actor: "assistant".into(),
+                    algorithm: "assistant-answering".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    kind: "answer".into(),
+                    inputs: serde_json::json!({
+                        "conversation_id": conversation_id,
+                        "turn": seq,
+                        "question": question,
+                        "mode": match request.mode {
+                            Mode::Resident => "resident",
+                            Mode::Agent => "agent",
+                        },
+                    }),
+                    output: serde_json::json!({
+                        "sources": sheet_ids,
+                        "confidence": answer.confidence,
+                        "abstained": answer.abstained.map(|a| a.as_str()),
+                        "lang": answer.lang.as_str(),
+                    }),
+                }],
+            )
+            .await?;
         // Only the last turns are needed to understand follow-ups.
         store::query("DELETE FROM assistant_turns WHERE conversation_id = $1 AND seq < $2")
             .bind(conversation_id)

@@ -1,9 +1,7 @@
-//! `parvis audit …`: verify the hash chain of the audit log, export it for an auditor; and the
-//! helper every capability uses to append its automated decisions.
+//! `parvis audit …`: verify the hash chain of the audit log, export it for an auditor.
 
 use clap::Subcommand;
-use governance::audit::{self, Entry, Record};
-use store::audit::AuditRow;
+use governance::audit::{self, Record};
 
 use crate::config::Config;
 
@@ -22,48 +20,6 @@ pub enum AuditCommand {
         #[arg(long)]
         to: Option<String>,
     },
-}
-
-fn record(row: AuditRow) -> Record {
-    Record {
-        seq: row.seq,
-        recorded_at: row.recorded_at,
-        actor: row.actor,
-        algorithm: row.algorithm,
-        version: row.version,
-        kind: row.kind,
-        inputs: row.inputs,
-        output: row.output,
-        prev_hash: row.prev_hash,
-        hash: row.hash,
-    }
-}
-
-/// Appends automated decisions to the store's audit log, sealed after its last record.
-pub async fn append(store: &store::Store, entries: &[Entry]) -> anyhow::Result<usize> {
-    if entries.is_empty() {
-        return Ok(0);
-    }
-    let now = store::timestamp::now();
-    Ok(store
-        .append_audit(|last| {
-            audit::seal(last, entries, &now)
-                .into_iter()
-                .map(|r| AuditRow {
-                    seq: r.seq,
-                    recorded_at: r.recorded_at,
-                    actor: r.actor,
-                    algorithm: r.algorithm,
-                    version: r.version,
-                    kind: r.kind,
-                    inputs: r.inputs,
-                    output: r.output,
-                    prev_hash: r.prev_hash,
-                    hash: r.hash,
-                })
-                .collect()
-        })
-        .await?)
 }
 
 pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
@@ -86,9 +42,9 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
                     .collect::<anyhow::Result<_>>()?,
                 None => {
                     let store = crate::commands::open_migrated_store(config).await?;
-                    let rows = store.audit_rows(None, None).await?;
+                    let records = store.audit_records(None, None).await?;
                     store.close().await;
-                    rows.into_iter().map(record).collect()
+                    records
                 }
             };
             match audit::verify(&records, None) {
@@ -102,12 +58,12 @@ pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Export { from, to } => {
             let store = crate::commands::open_migrated_store(config).await?;
-            let rows = store.audit_rows(from.as_deref(), to.as_deref()).await?;
+            let records = store.audit_records(from.as_deref(), to.as_deref()).await?;
             store.close().await;
             let mut out = std::io::stdout().lock();
-            for row in rows {
+            for record in records {
                 use std::io::Write;
-                writeln!(out, "{}", serde_json::to_string(&record(row))?)?;
+                writeln!(out, "{}", serde_json::to_string(&record)?)?;
             }
             Ok(())
         }

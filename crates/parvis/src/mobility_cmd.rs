@@ -351,7 +351,7 @@ async fn control_command(config: &Config, args: ControlArgs) -> anyhow::Result<(
                     output: serde_json::json!({"to_phase": c.to_phase, "state": c.state, "reason": c.reason}),
                 })
                 .collect();
-            crate::audit_cmd::append(&store, &entries).await?;
+            store.append_audit(&entries).await?;
         }
         anyhow::Ok(())
     };

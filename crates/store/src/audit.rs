@@ -1,52 +1,49 @@
-//! The audit log's storage: rows appended in one transaction after the last one, which the
-//! caller seals (the hash chain is the governance crate's). Appends are serialised (SQLite has
-//! one writer; PostgreSQL takes a transaction-level advisory lock), so two writers never chain
-//! onto the same record.
+//! The audit log's storage: decisions sealed (by the governance crate's hash chain) after the
+//! last stored record and inserted in the caller's transaction or one of their own. Appends are
+//! serialised (SQLite has one writer; PostgreSQL takes a transaction-level advisory lock), so two
+//! writers never chain onto the same record; a crash leaves no torn record (a transaction).
 
-use sqlx::Row;
+use governance::audit::{Entry, Record, seal};
+use sqlx::{Any, Row, Transaction};
 
 use crate::{Backend, Store, StoreError};
-
-/// One stored audit record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
-    pub seq: i64,
-    pub recorded_at: String,
-    pub actor: String,
-    pub algorithm: String,
-    pub version: String,
-    pub kind: String,
-    pub inputs: String,
-    pub output: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
 
 const COLUMNS: &str =
     "seq, recorded_at, actor, algorithm, version, kind, inputs, output, prev_hash, hash";
 
 impl Store {
-    /// Appends the rows `build` makes from the last record (`(seq, hash)`, `None` when the log
-    /// is empty), in one transaction; returns how many were stored.
-    pub async fn append_audit(
-        &self,
-        build: impl FnOnce(Option<(i64, String)>) -> Vec<AuditRow>,
-    ) -> Result<usize, StoreError> {
+    /// Appends `entries` to the audit log in a transaction of their own.
+    pub async fn append_audit(&self, entries: &[Entry]) -> Result<Vec<Record>, StoreError> {
         let mut tx = self.begin().await?;
+        let records = self.append_audit_in(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(records)
+    }
+
+    /// Appends `entries` to the audit log inside `tx`: they are stored if and only if the
+    /// caller's own writes are.
+    pub async fn append_audit_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        entries: &[Entry],
+    ) -> Result<Vec<Record>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7307)")
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|row| -> Result<(i64, String), StoreError> {
                 Ok((row.try_get(0)?, row.try_get(1)?))
             })
             .transpose()?;
-        let rows = build(last);
-        for row in &rows {
+        let records = seal(last, entries, &crate::timestamp::now());
+        for row in &records {
             sqlx::query(&format!(
                 "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
@@ -60,19 +57,18 @@ impl Store {
             .bind(&row.output)
             .bind(&row.prev_hash)
             .bind(&row.hash)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        tx.commit().await?;
-        Ok(rows.len())
+        Ok(records)
     }
 
     /// Records in `seq` order, optionally between two `recorded_at` bounds (inclusive).
-    pub async fn audit_rows(
+    pub async fn audit_records(
         &self,
         from: Option<&str>,
         to: Option<&str>,
-    ) -> Result<Vec<AuditRow>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM audit_log WHERE ($1 = '' OR recorded_at >= $1) \
              AND ($2 = '' OR recorded_at <= $2) ORDER BY seq"
@@ -83,7 +79,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(AuditRow {
+                Ok(Record {
                     seq: row.try_get(0)?,
                     recorded_at: row.try_get(1)?,
                     actor: row.try_get(2)?,

@@ -246,36 +246,24 @@ async fn signal_status_is_replaced_and_plan_changes_accumulate() {
 }
 
 #[tokio::test]
-async fn audit_rows_append_after_the_last_one_even_when_writers_race() {
-    use store::audit::AuditRow;
-    fn rows(last: Option<(i64, String)>, n: i64) -> Vec<AuditRow> {
-        let (seq, prev) = last.unwrap_or((0, "genesis".into()));
-        (1..=n)
-            .map(|i| AuditRow {
-                seq: seq + i,
-                recorded_at: format!("2026-11-26T08:00:{:02}.000000Z", (seq + i) % 60),
-                actor: "test".into(),
-                algorithm: "a".into(),
-                version: "1".into(),
-                kind: "k".into(),
-                inputs: "{}".into(),
-                output: "{}".into(),
-                prev_hash: if i == 1 {
-                    prev.clone()
-                } else {
-                    format!("h{}", seq + i - 1)
-                },
-                hash: format!("h{}", seq + i),
-            })
-            .collect()
-    }
+async fn audit_records_chain_after_the_last_one_even_when_writers_race() {
+    use governance::audit::{Entry, verify};
+    let entry = |i: usize| Entry {
+        actor: "test".into(),
+        algorithm: "a".into(),
+        version: "1".into(),
+        kind: "k".into(),
+        inputs: serde_json::json!({"n": i, "note": "rappeler le 06 12 34 56 78"}),
+        output: serde_json::json!({}),
+    };
     for store in testing::backends().await {
         let writers: Vec<_> = (0..4)
-            .map(|_| {
+            .map(|w| {
                 let store = store::Store::clone(&store);
                 tokio::spawn(async move {
-                    for _ in 0..5 {
-                        store.append_audit(|last| rows(last, 3)).await.unwrap();
+                    for i in 0..5 {
+                        let batch = [entry(w * 10 + i), entry(w * 10 + i + 100)];
+                        store.append_audit(&batch).await.unwrap();
                     }
                 })
             })
@@ -283,24 +271,12 @@ async fn audit_rows_append_after_the_last_one_even_when_writers_race() {
         for writer in writers {
             writer.await.unwrap();
         }
-        let all = store.audit_rows(None, None).await.unwrap();
-        assert_eq!(all.len(), 60, "{}", store.name);
-        for (i, row) in all.iter().enumerate() {
-            assert_eq!(row.seq, i as i64 + 1, "{}", store.name);
-            let expected_prev = if i == 0 {
-                "genesis".to_owned()
-            } else {
-                all[i - 1].hash.clone()
-            };
-            assert_eq!(row.prev_hash, expected_prev, "{}", store.name);
-        }
-        let some = store
-            .audit_rows(
-                Some("2026-11-26T08:00:10.000000Z"),
-                Some("2026-11-26T08:00:12.000000Z"),
-            )
-            .await
-            .unwrap();
-        assert!(some.iter().all(|r| (10..=12).contains(&(r.seq % 60))));
+        let all = store.audit_records(None, None).await.unwrap();
+        assert_eq!(all.len(), 40, "{}", store.name);
+        assert_eq!(verify(&all, None), Ok(40), "{}", store.name);
+        assert!(all.iter().all(|r| r.inputs.contains("[phone]")));
+        let first = &all[0].recorded_at;
+        let some = store.audit_records(Some(first), Some(first)).await.unwrap();
+        assert!(!some.is_empty() && some.iter().all(|r| &r.recorded_at == first));
     }
 }
