@@ -356,6 +356,12 @@ async fn a_spike_raises_an_alert_listed_for_operators() {
     assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
     assert_eq!(alerts[0]["attribute"], "intensity");
     assert_eq!(alerts[0]["value"], 2000.0);
+    // The alert is an automated decision in the audit log.
+    let records = t.store.audit_records(None, None).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].kind, "alert");
+    assert_eq!(records[0].algorithm, "anomaly-detection");
+    assert!(records[0].inputs.contains("intensity"));
     let refused = send(
         &t.app,
         Request::get("/api/alerts")

@@ -459,6 +459,21 @@ impl Sensors {
                 created_at: now.clone(),
             });
         }
+        // Each alert is an automated decision: it joins the audit log with the alerts.
+        let entries: Vec<governance::audit::Entry> = alerts
+            .iter()
+            .map(|a| governance::audit::Entry {
+                actor: "sensors".into(),
+                algorithm: "anomaly-detection".into(),
+                version: format!("{}@{}", a.detector, env!("CARGO_PKG_VERSION")),
+                kind: "alert".into(),
+                inputs: serde_json::json!({"entity": a.entity_id, "attribute": a.attribute,
+                    "observed_ms": a.observed_ms, "value": a.value}),
+                output: serde_json::json!({"alert_id": a.id, "score": a.score,
+                    "threshold": self.config.alert_threshold}),
+            })
+            .collect();
+        self.store.append_audit_in(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(alerts)
     }
