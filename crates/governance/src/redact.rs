@@ -104,7 +104,6 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 
 /// The personal data in `text`: non-overlapping spans in text order.
 pub fn find(text: &str) -> Vec<Span> {
-    // Cheap exit for the common log line: no digit, no '@', no capital letter after a space.
     let mut taken: Vec<Span> = Vec::new();
     for kind in Kind::ALL {
         let candidates = match kind {
@@ -126,7 +125,8 @@ pub fn find(text: &str) -> Vec<Span> {
     taken
 }
 
-fn is_digit_at(text: &str, index: usize, before: bool) -> bool {
+/// Whether a letter or digit touches `index` (just before it, or just after it).
+fn glued_at(text: &str, index: usize, before: bool) -> bool {
     if before {
         text[..index]
             .chars()
@@ -144,7 +144,7 @@ fn is_digit_at(text: &str, index: usize, before: bool) -> bool {
 fn bounded(pattern: &Regex, text: &str) -> Vec<(usize, usize)> {
     pattern
         .find_iter(text)
-        .filter(|m| !is_digit_at(text, m.start(), true) && !is_digit_at(text, m.end(), false))
+        .filter(|m| !glued_at(text, m.start(), true) && !glued_at(text, m.end(), false))
         .map(|m| (m.start(), m.end()))
         .collect()
 }
@@ -209,9 +209,11 @@ fn ibans(text: &str) -> Vec<(usize, usize)> {
             .map(|(i, _)| i)
             .collect();
         ends.push(found.len());
-        if let Some(end) = ends.iter().rev().find(|&&end| {
-            iban_is_valid(&found[..end]) && !is_digit_at(text, m.start() + end, false)
-        }) {
+        if let Some(end) = ends
+            .iter()
+            .rev()
+            .find(|&&end| iban_is_valid(&found[..end]) && !glued_at(text, m.start() + end, false))
+        {
             out.push((m.start(), m.start() + end));
         }
     }
@@ -393,7 +395,7 @@ fn starts_upper(word: &str) -> bool {
 fn addresses(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for m in ADDRESS_HEAD.find_iter(text) {
-        if is_digit_at(text, m.start(), true) {
+        if glued_at(text, m.start(), true) {
             continue;
         }
         // The street's name: particles and capitalised words; one lowercase word when the

@@ -82,9 +82,12 @@ impl Register {
         Ok(Register { meta, algorithms })
     }
 
-    /// The register Parvis ships.
+    /// The register Parvis ships (parsed once per process).
     pub fn shipped() -> Register {
-        Register::parse(SHIPPED).expect("the shipped register parses (tested)")
+        static PARSED: std::sync::LazyLock<Register> = std::sync::LazyLock::new(|| {
+            Register::parse(SHIPPED).expect("the shipped register parses (tested)")
+        });
+        PARSED.clone()
     }
 
     /// The suites whose latest runs the register needs.

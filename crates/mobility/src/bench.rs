@@ -42,6 +42,8 @@ pub struct Scenario {
     pub routes: Vec<PathBuf>,
     pub begin: f64,
     pub end: f64,
+    /// The route files' departures, read once for all the runs of the scenario.
+    departures: std::sync::OnceLock<Vec<(String, f64)>>,
 }
 
 impl Scenario {
@@ -103,6 +105,7 @@ impl Scenario {
             routes,
             begin,
             end,
+            departures: std::sync::OnceLock::new(),
         })
     }
 
@@ -141,7 +144,15 @@ impl Scenario {
     }
 
     /// Scheduled departures of every vehicle and trip of the route files, by id.
-    pub fn departures(&self) -> Result<Vec<(String, f64)>, BenchError> {
+    pub fn departures(&self) -> Result<&[(String, f64)], BenchError> {
+        if let Some(departures) = self.departures.get() {
+            return Ok(departures);
+        }
+        let departures = self.read_departures()?;
+        Ok(self.departures.get_or_init(|| departures))
+    }
+
+    fn read_departures(&self) -> Result<Vec<(String, f64)>, BenchError> {
         let mut out = Vec::new();
         for path in &self.routes {
             let text = std::fs::read_to_string(path).map_err(|e| BenchError::Scenario {
@@ -326,13 +337,16 @@ pub fn run(
         )?;
         let intersections = Driver::discover(&mut client)?;
         let count = intersections.len();
-        let stats = if kind == Kind::Fixed {
-            client.step_until(scenario.end)?;
-            RunStats::default()
-        } else {
-            let mut driver = Driver::new(intersections, kind, Timing::resco(&scenario.name));
-            driver.run(&mut client, scenario.end, |_| {}, |_| {})?;
-            driver.stats
+        let stats = match Driver::new(intersections, kind, Timing::resco(&scenario.name)) {
+            Some(mut driver) => {
+                driver.run(&mut client, scenario.end, |_| {}, |_| {})?;
+                driver.stats
+            }
+            // Fixed time: the network's own programs run untouched.
+            None => {
+                client.step_until(scenario.end)?;
+                RunStats::default()
+            }
         };
         client.close()?;
         Ok((stats, count))
@@ -353,7 +367,7 @@ pub fn run(
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
-    let stats = trip_stats(&tripinfo, &scenario.departures()?, scenario.end)?;
+    let stats = trip_stats(&tripinfo, scenario.departures()?, scenario.end)?;
     if !keep {
         let _ = std::fs::remove_file(&tripinfo);
     }

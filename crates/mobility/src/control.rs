@@ -381,17 +381,19 @@ impl Driver {
         Ok(())
     }
 
-    pub fn new(intersections: Vec<Intersection>, kind: Kind, timing: Timing) -> Driver {
+    /// A driver running `kind` on every intersection; `None` for [`Kind::Fixed`], which leaves
+    /// the signals to their own programs.
+    pub fn new(intersections: Vec<Intersection>, kind: Kind, timing: Timing) -> Option<Driver> {
         let controllers = intersections
             .iter()
-            .map(|_| kind.controller().unwrap_or_else(|| Box::new(Greedy)))
-            .collect();
+            .map(|_| kind.controller())
+            .collect::<Option<Vec<_>>>()?;
         let count = intersections.len();
         let last_green = intersections
             .iter()
             .map(|x| vec![0.0; x.greens.len()])
             .collect();
-        Driver {
+        Some(Driver {
             intersections,
             controllers,
             signals: vec![
@@ -410,7 +412,7 @@ impl Driver {
             stats: RunStats::default(),
             readings: HashMap::new(),
             now: 0.0,
-        }
+        })
     }
 
     /// Simulated time of the last decision round, seconds.

@@ -334,22 +334,18 @@ impl Client {
             .get(cmd::GET_TL, var::TL_CONTROLLED_LINKS, tl)?
             .into_items()?;
         let mut items = items.into_iter();
-        let signals = items
-            .next()
-            .ok_or_else(|| TraciError::Protocol("empty controlled links".into()))?
-            .as_i32()?;
+        let mut next = || {
+            items
+                .next()
+                .ok_or_else(|| TraciError::Protocol("truncated controlled links".into()))
+        };
+        let signals = next()?.as_i32()?;
         let mut out = Vec::new();
         for _ in 0..signals {
-            let count = items
-                .next()
-                .ok_or_else(|| TraciError::Protocol("truncated controlled links".into()))?
-                .as_i32()?;
+            let count = next()?.as_i32()?;
             let mut links = Vec::new();
             for _ in 0..count {
-                let lanes = items
-                    .next()
-                    .ok_or_else(|| TraciError::Protocol("truncated controlled links".into()))?
-                    .into_strings()?;
+                let lanes = next()?.into_strings()?;
                 if let [from, to, via] = lanes.as_slice() {
                     links.push(Link {
                         from: from.clone(),

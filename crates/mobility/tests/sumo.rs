@@ -136,7 +136,7 @@ fn controllers_drive_the_grid_safely() {
     let intersections = Driver::discover(&mut client).unwrap();
     assert_eq!(intersections.len(), 9);
     let timing = Timing::resco("grid");
-    let mut driver = Driver::new(intersections, Kind::Wave, timing);
+    let mut driver = Driver::new(intersections, Kind::Wave, timing).unwrap();
     let mut changes = Vec::new();
     let mut states = Vec::new();
     driver

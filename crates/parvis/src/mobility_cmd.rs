@@ -283,7 +283,8 @@ async fn control_command(config: &Config, args: ControlArgs) -> anyhow::Result<(
             controller = name,
             "controlling"
         );
-        let mut driver = mobility::control::Driver::new(intersections, kind, timing);
+        let mut driver = mobility::control::Driver::new(intersections, kind, timing)
+            .ok_or_else(|| anyhow::anyhow!("fixed time leaves the signals alone"))?;
         let pending = std::cell::RefCell::new(Vec::new());
         let result = driver.run(
             &mut client,
