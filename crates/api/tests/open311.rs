@@ -621,6 +621,41 @@ async fn a_report_without_a_category_is_classified_and_a_contradicting_one_is_re
         stored.classification.unwrap().reclassified_from.as_deref(),
         Some("ECL-01")
     );
+    let refiled = t.store.audit_records(None, None).await.unwrap();
+    let refiled = refiled
+        .iter()
+        .rfind(|r| r.kind == "classification")
+        .unwrap();
+    assert_eq!(refiled.algorithm, "request-classification");
+    assert!(
+        refiled.output.contains("\"reclassified_from\":\"ECL-01\""),
+        "{refiled:?}"
+    );
+
+    // The resident's contact never reaches the audit log, and personal data in the text is
+    // redacted there.
+    let posted = send(
+        &t.app,
+        form(
+            "/open311/v2/requests.json",
+            &format!("api_key={}&{LOUVRE}&email=jeanne.martin%40example.org&first_name=Jeanne&service_code=OBJ-04&description=tas+de+gravats+de+chantier+abandonn%C3%A9s+sur+le+trottoir%2C+appelez+moi+au+06+12+34+56+78", t.resident),
+        ),
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let records = t.store.audit_records(None, None).await.unwrap();
+    let last = records
+        .iter()
+        .rfind(|r| r.kind == "classification")
+        .unwrap();
+    assert!(last.inputs.contains("gravats"), "{last:?}");
+    for record in &records {
+        let text = format!("{record:?}");
+        assert!(
+            !text.contains("06 12 34 56 78") && !text.contains("jeanne.martin"),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -652,6 +687,35 @@ async fn duplicates_are_proposed_merged_and_follow_the_original() {
         .as_str()
         .unwrap()
         .to_owned();
+
+    // Intake's decisions are in the audit log, chained: each request's routing, and the
+    // duplicate suggested for the second one.
+    let records = t.store.audit_records(None, None).await.unwrap();
+    assert_eq!(governance::audit::verify(&records, None), Ok(records.len()));
+    let of_kind = |kind: &str| -> Vec<Value> {
+        records
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| {
+                json!({"inputs": serde_json::from_str::<Value>(&r.inputs).unwrap(),
+                    "output": serde_json::from_str::<Value>(&r.output).unwrap()})
+            })
+            .collect()
+    };
+    let routings = of_kind("routing");
+    assert_eq!(routings.len(), 2, "{records:?}");
+    assert!(
+        routings[1]["output"]["agency"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let suggestions = of_kind("duplicate-suggestion");
+    assert_eq!(suggestions.len(), 1, "{records:?}");
+    assert_eq!(suggestions[0]["inputs"]["request_id"].to_string(), second);
+    assert_eq!(
+        suggestions[0]["output"]["candidates"][0]["request_id"].to_string(),
+        first
+    );
 
     let detail = send(
         &t.app,

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use governance::audit::Entry;
+use serde_json::json;
 use store::{Row, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -124,6 +126,16 @@ struct PendingInsert {
     jurisdiction_id: Option<String>,
     device_id: Option<String>,
     account_id: Option<String>,
+    /// Intake decisions (classification, routing, duplicate suggestions) go to the audit log
+    /// with the request; imported history has none.
+    decisions: Option<Decisions>,
+}
+
+/// What intake decided automatically about a new request, for the audit log.
+struct Decisions {
+    /// The service code the resident chose, if any.
+    chosen: Option<String>,
+    duplicates: Vec<DuplicateCandidate>,
 }
 
 /// Most new requests committed in one transaction.
@@ -238,10 +250,63 @@ async fn insert_group(
             let closed = store::timestamp::format(closed);
             insert_update(&mut tx, id, Stage::Closed, None, actor, &closed).await?;
         }
+        if let Some(decisions) = &pending.decisions {
+            let entries = audit_entries(id, r, decisions);
+            store.append_audit_in(&mut tx, &entries).await?;
+        }
         ids.push(id);
     }
     tx.commit().await?;
     Ok(ids)
+}
+
+/// The audit records of a request's intake: its classification (when its text was read), its
+/// routing, and the duplicates suggested to agents. No contact data: only the description,
+/// which the audit log redacts.
+fn audit_entries(id: i64, r: &ServiceRequest, decisions: &Decisions) -> Vec<Entry> {
+    let version = env!("CARGO_PKG_VERSION");
+    let entry = |algorithm: &str, kind: &str, inputs, output| Entry {
+        actor: "requests".into(),
+        algorithm: algorithm.into(),
+        version: version.into(),
+        kind: kind.into(),
+        inputs,
+        output,
+    };
+    let mut entries = Vec::with_capacity(3);
+    if let Some(c) = &r.classification {
+        entries.push(entry(
+            "request-classification",
+            "classification",
+            json!({"request_id": id, "description": r.description, "chosen": decisions.chosen}),
+            json!({"service_code": r.service_code, "type": c.type_name,
+                "probability": c.probability, "not_a_report": c.not_a_report,
+                "reclassified_from": c.reclassified_from}),
+        ));
+    }
+    entries.push(entry(
+        "request-routing",
+        "routing",
+        json!({"request_id": id, "service_code": r.service_code,
+            "arrondissement": r.arrondissement}),
+        json!({"agency": r.agency_responsible, "expected_at":
+            store::timestamp::format(r.expected_at)}),
+    ));
+    if !decisions.duplicates.is_empty() {
+        let candidates: Vec<_> = decisions
+            .duplicates
+            .iter()
+            .map(|d| json!({"request_id": d.request_id, "distance_m": d.distance_m.round()}))
+            .collect();
+        entries.push(entry(
+            "duplicate-detection",
+            "duplicate-suggestion",
+            json!({"request_id": id, "service_code": r.service_code,
+                "lat": r.lat, "lon": r.lon}),
+            json!({"candidates": candidates}),
+        ));
+    }
+    entries
 }
 
 impl std::fmt::Debug for Requests {
@@ -414,6 +479,10 @@ impl Requests {
             jurisdiction_id: new.jurisdiction_id.clone(),
             device_id: new.device_id.clone(),
             account_id: new.account_id.clone(),
+            decisions: Some(Decisions {
+                chosen: new.service_code.clone(),
+                duplicates: duplicates.clone(),
+            }),
         };
         // Committed by the writer, possibly with other requests in the same transaction.
         let (reply, written) = oneshot::channel();
@@ -1088,6 +1157,7 @@ impl Requests {
                     jurisdiction_id: None,
                     device_id: None,
                     account_id: None,
+                    decisions: None,
                 });
             }
             let refs: Vec<&PendingInsert> = pending.iter().collect();
