@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl).
+"""Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl, heldout2.jsonl).
 
 Checks, for every line:
   * well-formed JSON with exactly the keys id, text, spans; ids numbered in sequence
-    (red-dev-001..., red-held-001...);
+    (red-dev-001..., red-held-001..., red-held2-001...);
   * every span has a known kind and a value that is an exact substring of text, spans
     are found left to right without overlapping, and a value occurs in the text exactly
     as many times as it is listed (occurrences inside another span are ignored);
@@ -14,7 +14,9 @@ Checks, for every line:
     for e-mail addresses and for phone numbers that are NOT covered by a span (errors);
     numbers preceded by SIRET/SIREN are exempt from the card scan;
   * a scan for "house number + street type" and "civility + capitalised word" outside
-    spans (printed as warnings, to be reviewed by hand).
+    spans (printed as warnings, to be reviewed by hand);
+  * across files: no nir, iban, card, phone, email, name or address value appears in
+    more than one file (compared after normalisation, see shared_key).
 
 Prints a count table per kind per file. Exit status 1 on any error.
 
@@ -25,13 +27,20 @@ from __future__ import annotations
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FILES = [("dev.jsonl", "red-dev-", 240), ("heldout.jsonl", "red-held-", 160)]
+FILES = [("dev.jsonl", "red-dev-", 240), ("heldout.jsonl", "red-held-", 160),
+         ("heldout2.jsonl", "red-held2-", 240)]
 KINDS = ["email", "phone", "nir", "iban", "card", "address", "name"]
-MIN_PER_KIND = {"dev.jsonl": 25, "heldout.jsonl": 15}
+# Minimum number of spans per kind: one number for every kind, or a dict per kind.
+MIN_PER_KIND = {"dev.jsonl": 25, "heldout.jsonl": 15,
+                "heldout2.jsonl": {"email": 25, "phone": 35, "nir": 20, "iban": 20, "card": 20,
+                                   "address": 40, "name": 50}}
+# Kinds whose values must not be shared between files.
+NO_SHARE_KINDS = ("nir", "iban", "card", "phone", "email", "name", "address")
 
 # ------------------------------------------------------------------ checksums
 
@@ -79,7 +88,7 @@ def luhn_valid(digits: str) -> bool:
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 SHORT_SERVICE = {"3975", "3939", "15", "17", "18", "112", "115", "119", "114", "116000",
                  "3919", "3114", "3646"}
-STREET_TYPES = (r"rue|avenue|av\.|bd|boulevard|place|quai|allée|allee|impasse|villa|cité|cite|"
+STREET_TYPES = (r"rue|r\.|avenue|av\.|bd|boulevard|faubourg|place|quai|allée|allee|impasse|villa|cité|cite|"
                 r"passage|square|cours|chemin|route|sentier|hameau|rond-point|esplanade|"
                 r"street|road|promenade|parvis|galerie|voie|port")
 ADDRESS_RE = re.compile(r"\d{1,4}(?:\s?(?:bis|ter|quater|[A-D]))?,?\s+(?:" + STREET_TYPES + r")(?!\w).*",
@@ -216,6 +225,28 @@ def scan(text: str, ranges):
 
 # ------------------------------------------------------------------------ main
 
+def shared_key(kind: str, value: str) -> str:
+    """Normalised form used to compare values across files.
+
+    Numbers are compared on their characters without separators (a phone written
+    +33 6..., 0033 6..., +33 (0)6... or 06... is the same number); e-mails, names and
+    addresses case-insensitively, ignoring accents, punctuation and spacing.
+    """
+    if kind in ("nir", "iban", "card"):
+        return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+    if kind == "phone":
+        d = re.sub(r"\D", "", value.replace("(0)", ""))
+        if d.startswith("0033"):
+            d = d[2:]
+        if d.startswith("33") and value.lstrip().startswith(("+", "00")):
+            d = "0" + d[2:]
+        return d
+    v = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().casefold()
+    if kind == "email":
+        return v
+    return " ".join(re.findall(r"[a-z0-9]+", v))
+
+
 def check_file(name: str, prefix: str, min_lines: int):
     path = HERE / name
     errors, warnings = [], []
@@ -293,8 +324,10 @@ def check_file(name: str, prefix: str, min_lines: int):
     if n_lines < min_lines:
         errors.append(f"{name}: {n_lines} lines, at least {min_lines} required")
     for kind in KINDS:
-        if counts[kind] < MIN_PER_KIND[name]:
-            errors.append(f"{name}: only {counts[kind]} {kind} spans (min {MIN_PER_KIND[name]})")
+        need = MIN_PER_KIND[name]
+        need = need[kind] if isinstance(need, dict) else need
+        if counts[kind] < need:
+            errors.append(f"{name}: only {counts[kind]} {kind} spans (min {need})")
     dups = [kv for kv, c in values_seen.items() if c > 1 and kv[0] in ("nir", "iban", "card")]
     if dups:
         warnings.append(f"{name}: numbers used on more than one line: {dups}")
@@ -311,13 +344,28 @@ def main() -> int:
         if not quiet:
             for w in warns:
                 print("warning:", w)
-    # Numbers, phones and e-mails shared between the two files would break independence.
+    # Numbers, phones, e-mails, names and addresses shared between files would break
+    # their independence.
     def values(name, kind):
-        rows = [json.loads(l) for l in (HERE / name).read_text(encoding="utf-8").splitlines() if l.strip()]
-        return {sp["value"] for r in rows for sp in r["spans"] if sp["kind"] == kind}
-    for kind in ("nir", "iban", "card", "phone", "email"):
-        for v in sorted(values(FILES[0][0], kind) & values(FILES[1][0], kind)):
-            all_errors.append(f"{kind} value {v!r} appears in both dev and heldout")
+        out = {}
+        for line in (HERE / name).read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # already reported by check_file
+            spans = row.get("spans") if isinstance(row, dict) else None
+            for sp in spans if isinstance(spans, list) else []:
+                if isinstance(sp, dict) and sp.get("kind") == kind and isinstance(sp.get("value"), str):
+                    out.setdefault(shared_key(kind, sp["value"]), sp["value"])
+        return out
+    names = [f[0] for f in FILES]
+    for kind in NO_SHARE_KINDS:
+        vals = {n: values(n, kind) for n in names}
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                for k in sorted(vals[a].keys() & vals[b].keys()):
+                    all_errors.append(f"{kind} value {vals[a][k]!r} ({a}) / {vals[b][k]!r} ({b}) "
+                                      f"appears in more than one file")
     for e in all_errors:
         print("ERROR:", e)
     header = f"{'file':<15}{'lines':>6}{'no-PII':>8}" + "".join(f"{k:>9}" for k in KINDS) + f"{'total':>8}"

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod fairness_routes;
 pub mod middleware;
 pub mod mobility_routes;
 pub mod ngsi;

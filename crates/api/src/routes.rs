@@ -40,7 +40,7 @@ use crate::extract::{ApiJson, ApiPath};
         (name = "requests", description = "Service requests beyond Open311: operators' life cycle (status, assignment, merges), live events, the service report, category suggestions, personal data (admin)."),
         (name = "sensors", description = "City sensors: a subset of NGSI-LD (errors as ProblemDetails) and the alerts anomaly detectors raise."),
         (name = "assistant", description = "The citizen and agent assistant: cited answers from official procedure sheets; an OpenAI-compatible chat API."),
-        (name = "governance", description = "The public algorithm register (JSON and a page), with performance from recorded evaluation runs."),
+        (name = "governance", description = "The public algorithm register (JSON and a page), with performance from recorded evaluation runs; the fairness report."),
         (name = "mobility", description = "Traffic-signal control: the intersections a controller drives and their phases."),
     )
 )]
@@ -104,6 +104,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::mobility_routes::status))
         .routes(routes!(crate::register_routes::register))
         .routes(routes!(crate::register_routes::register_page))
+        .routes(routes!(crate::fairness_routes::fairness))
 }
 
 /// Every route, with the 404 fallback.

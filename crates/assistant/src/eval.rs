@@ -134,6 +134,45 @@ pub fn evaluate(
 }
 
 /// The figures over a set of outcomes (all of them, or one language's).
+/// Counts behind the figures of one language, stored with each evaluation run so that the
+/// fairness report can put intervals on the comparison between languages.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LanguageCounts {
+    pub questions: usize,
+    pub in_scope: usize,
+    /// In-scope questions whose gold sheet is among the first five retrieved.
+    pub gold_in_top5: usize,
+    /// In-scope questions that name a gold fact…
+    pub with_gold_fact: usize,
+    /// …and were answered with it (abstentions count as not answered).
+    pub answered_with_gold_fact: usize,
+    pub out_of_scope: usize,
+    pub out_of_scope_abstained: usize,
+}
+
+/// [`LanguageCounts`] per language code.
+pub fn language_counts(
+    outcomes: &[QuestionOutcome],
+) -> std::collections::BTreeMap<String, LanguageCounts> {
+    let mut by_lang: std::collections::BTreeMap<String, LanguageCounts> = Default::default();
+    for o in outcomes {
+        let c = by_lang.entry(o.lang.clone()).or_default();
+        c.questions += 1;
+        if o.in_scope {
+            c.in_scope += 1;
+            c.gold_in_top5 += usize::from(o.gold_rank.is_some_and(|r| r <= 5));
+            if o.has_gold_fact {
+                c.with_gold_fact += 1;
+                c.answered_with_gold_fact += usize::from(!o.abstained && o.contains_gold_fact);
+            }
+        } else {
+            c.out_of_scope += 1;
+            c.out_of_scope_abstained += usize::from(o.abstained);
+        }
+    }
+    by_lang
+}
+
 pub fn summarise(outcomes: &[QuestionOutcome]) -> EvalReport {
     let in_scope: Vec<&QuestionOutcome> = outcomes.iter().filter(|o| o.in_scope).collect();
     let out_of_scope: Vec<&QuestionOutcome> = outcomes.iter().filter(|o| !o.in_scope).collect();

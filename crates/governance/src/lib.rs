@@ -6,7 +6,9 @@
 //! - [`register`]: the public algorithm register — static fields from
 //!   `register/algorithms.toml`, performance from the runs Parvis recorded itself.
 //! - [`audit`]: the hash-chained log of automated decisions and its verification.
+//! - [`fairness`]: the fairness report's comparisons, with intervals and the rules that flag.
 
 pub mod audit;
+pub mod fairness;
 pub mod redact;
 pub mod register;

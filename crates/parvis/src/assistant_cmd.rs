@@ -128,7 +128,7 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
         }
         AssistantCommand::Eval(args) => {
             let started_at = store::timestamp::now();
-            let report = evaluate(&assistant, &args).await?;
+            let (report, outcomes) = evaluate(&assistant, &args).await?;
             if !args.no_record {
                 let file = args
                     .questions
@@ -139,7 +139,7 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
                     format!("assistant-eval:{file}"),
                     crate::bench::machine(),
                     started_at,
-                    serde_json::to_string(&report)?,
+                    recorded_results(&report, &outcomes)?,
                 )
                 .await?;
             }
@@ -149,7 +149,20 @@ pub async fn run(config: &Config, command: AssistantCommand) -> anyhow::Result<(
     Ok(())
 }
 
-async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval::EvalReport> {
+/// What a run records: the figures, and the counts per language behind them.
+fn recorded_results(
+    report: &eval::EvalReport,
+    outcomes: &[QuestionOutcome],
+) -> anyhow::Result<String> {
+    let mut results = serde_json::to_value(report)?;
+    results["by_lang"] = serde_json::to_value(eval::language_counts(outcomes))?;
+    Ok(results.to_string())
+}
+
+async fn evaluate(
+    assistant: &Assistant,
+    args: &EvalArgs,
+) -> anyhow::Result<(eval::EvalReport, Vec<QuestionOutcome>)> {
     let text = std::fs::read_to_string(&args.questions)
         .with_context(|| format!("cannot read {}", args.questions.display()))?;
     let questions = eval::read_questions(&text)
@@ -203,7 +216,7 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
-        return Ok(report);
+        return Ok((report, outcomes));
     }
     println!(
         "assistant evaluation: {} ({} questions; {} sheets, {} passages, {} embedded; threshold {:.2})\n",
@@ -290,7 +303,7 @@ async fn evaluate(assistant: &Assistant, args: &EvalArgs) -> anyhow::Result<eval
             }
         }
     }
-    Ok(report)
+    Ok((report, outcomes))
 }
 
 fn row(set: &str, report: &eval::EvalReport) -> Vec<String> {

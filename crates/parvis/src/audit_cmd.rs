@@ -25,32 +25,49 @@ pub enum AuditCommand {
 pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
     match command {
         AuditCommand::Verify { file } => {
-            let records: Vec<Record> = match file {
-                Some(path) => std::fs::read_to_string(&path)?
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .enumerate()
-                    .map(|(n, line)| {
-                        serde_json::from_str(line).map_err(|e| {
-                            anyhow::anyhow!(
-                                "{}: line {} is not a whole record ({e})",
-                                path.display(),
-                                n + 1
-                            )
+            let (records, anchor): (Vec<Record>, Option<(i64, String)>) = match file {
+                Some(path) => {
+                    let records: Vec<Record> = std::fs::read_to_string(&path)?
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .enumerate()
+                        .map(|(n, line)| {
+                            serde_json::from_str(line).map_err(|e| {
+                                anyhow::anyhow!(
+                                    "{}: line {} is not a whole record ({e})",
+                                    path.display(),
+                                    n + 1
+                                )
+                            })
                         })
-                    })
-                    .collect::<anyhow::Result<_>>()?,
+                        .collect::<anyhow::Result<_>>()?;
+                    // An export may start anywhere: it is checked from its first record on.
+                    let anchor = records
+                        .first()
+                        .filter(|r| r.seq > 1)
+                        .map(|r| (r.seq - 1, r.prev_hash.clone()));
+                    (records, anchor)
+                }
                 None => {
                     let store = crate::commands::open_migrated_store(config).await?;
                     let records = store.audit_records(None, None).await?;
+                    let anchor = store.audit_anchor().await?;
                     store.close().await;
-                    records
+                    (records, anchor)
                 }
             };
-            match audit::verify(&records, None) {
+            let anchored = anchor.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+            match audit::verify(&records, anchored) {
                 Ok(n) => {
                     let last = records.last().map_or(0, |r| r.seq);
-                    println!("audit log intact: {n} records, last seq {last}");
+                    match anchor {
+                        Some((seq, _)) => println!(
+                            "audit log intact: {n} records, seq {} to {last} (records up to seq \
+                             {seq} removed by retention or not exported)",
+                            seq + 1
+                        ),
+                        None => println!("audit log intact: {n} records, last seq {last}"),
+                    }
                     Ok(())
                 }
                 Err(finding) => anyhow::bail!("audit log broken: {finding}"),

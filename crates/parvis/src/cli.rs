@@ -95,6 +95,12 @@ pub enum Command {
     /// The public algorithm register.
     #[command(subcommand)]
     Register(crate::register_cmd::RegisterCommand),
+    /// The fairness report: disparities between arrondissements and languages, with flags.
+    #[command(subcommand)]
+    Fairness(crate::fairness_cmd::FairnessCommand),
+    /// Retention of data: one pass of the job `serve` runs.
+    #[command(subcommand)]
+    Retention(crate::retention_cmd::RetentionCommand),
     /// Benchmarks; each prints a table and records its results in the store.
     #[command(subcommand)]
     Bench(BenchCommand),

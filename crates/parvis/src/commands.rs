@@ -52,6 +52,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Redact(args) => crate::redact_cmd::run(&config, args).await,
         Command::Audit(command) => crate::audit_cmd::run(&config, command).await,
         Command::Register(command) => crate::register_cmd::run(&config, command).await,
+        Command::Fairness(command) => crate::fairness_cmd::run(&config, command).await,
+        Command::Retention(command) => crate::retention_cmd::run(&config, command).await,
     }
 }
 
@@ -180,14 +182,19 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         seed_demo(&requests, &sensors).await?;
     }
     let retention = {
-        let sensors = sensors.clone();
+        let store = store.clone();
+        let policy = config.retention.policy();
+        let every = Duration::from_secs(config.retention.interval_secs);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            let mut every = tokio::time::interval(every);
             loop {
                 every.tick().await;
-                match sensors.enforce_retention().await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(deleted, "old observations deleted (retention)"),
+                match store
+                    .enforce_retention(&policy, time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    Ok(report) if report.is_empty() => {}
+                    Ok(report) => tracing::info!(?report, "retention enforced"),
                     Err(error) => tracing::warn!(%error, "retention failed"),
                 }
             }
@@ -379,9 +386,15 @@ async fn seed_demo(
     }
     requests.import(&items).await?;
     let start_hour = now.unix_timestamp() / 3600 - 28 * 24;
-    for (k, name) in ["demo-rivoli", "demo-voltaire", "demo-sebastopol"]
-        .iter()
-        .enumerate()
+    // Counting points on three Paris boulevards (approximate positions, for the maps and the
+    // fairness report's alert rates by arrondissement).
+    for (k, (name, lat, lon)) in [
+        ("demo-rivoli", 48.8575, 2.3514),
+        ("demo-voltaire", 48.8611, 2.3745),
+        ("demo-sebastopol", 48.8660, 2.3520),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut batch = Vec::new();
         for h in 0..28 * 24 {
@@ -404,6 +417,16 @@ async fn seed_demo(
                     unit_code: None,
                 },
             );
+            if h == 0 {
+                attributes.insert(
+                    "location".to_owned(),
+                    sensors::platform::Attribute {
+                        value: sensors::platform::Value::Point { lat, lon },
+                        observed_ms: None,
+                        unit_code: None,
+                    },
+                );
+            }
             batch.push(sensors::platform::Entity {
                 id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
                 entity_type: "TrafficFlowObserved".into(),

@@ -37,6 +37,45 @@ pub struct Config {
     pub assistant: AssistantConfig,
     pub requests: RequestsSection,
     pub sensors: SensorsSection,
+    pub retention: RetentionSection,
+}
+
+/// How long each class of data is kept (raw sensor data: `sensors.retention_days`), enforced
+/// by a job of `parvis serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Days an assistant conversation is kept after its last turn.
+    pub assistant_transcripts_days: u32,
+    /// Days a service request's contact is kept after the request closed (its description is
+    /// then redacted).
+    pub request_personal_data_days: u32,
+    /// Days an audit record is kept; at least 183 (six months).
+    pub audit_log_days: u32,
+    /// Seconds between two passes of the retention job.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        let policy = store::retention::Policy::default();
+        RetentionSection {
+            assistant_transcripts_days: policy.assistant_transcripts_days,
+            request_personal_data_days: policy.request_personal_data_days,
+            audit_log_days: policy.audit_log_days,
+            interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionSection {
+    pub fn policy(&self) -> store::retention::Policy {
+        store::retention::Policy {
+            assistant_transcripts_days: self.assistant_transcripts_days,
+            request_personal_data_days: self.request_personal_data_days,
+            audit_log_days: self.audit_log_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,6 +205,7 @@ impl Default for Config {
             assistant: AssistantConfig::default(),
             requests: RequestsSection::default(),
             sensors: SensorsSection::default(),
+            retention: RetentionSection::default(),
         }
     }
 }
@@ -320,6 +360,10 @@ impl Config {
         }
         if self.sensors.mqtt_topics.is_empty() {
             problems.push("sensors.mqtt_topics must name at least one topic".into());
+        }
+        problems.extend(self.retention.policy().problems());
+        if !(60..=86_400).contains(&self.retention.interval_secs) {
+            problems.push("retention.interval_secs must be 60 to 86400".into());
         }
         if !(1..=36_500).contains(&self.sensors.retention_days) {
             problems.push("sensors.retention_days must be 1 to 36500".into());

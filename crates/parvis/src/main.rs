@@ -8,10 +8,12 @@ mod bench;
 mod cli;
 mod commands;
 mod config;
+mod fairness_cmd;
 mod mobility_cmd;
 mod redact_cmd;
 mod register_cmd;
 mod requests_cmd;
+mod retention_cmd;
 mod sensors_cmd;
 mod webhook;
 

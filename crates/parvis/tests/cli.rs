@@ -452,7 +452,74 @@ fn serve_demo_fills_an_empty_store_once() {
     assert_eq!(status, 200, "{body}");
     let alerts: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+
+    // The fairness report works on the demo data: arrondissements compared on time to close,
+    // the demo sensors placed in their arrondissements, each metric with its rule.
+    let (status, body) = http(server.address, "GET", "/api/fairness", None, None);
+    assert_eq!(status, 200, "{body}");
+    let fairness: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let metric = |id: &str| {
+        fairness["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing: {fairness}"))
+            .clone()
+    };
+    let closing = metric("closure-time-by-arrondissement");
+    assert_eq!(closing["groups"].as_array().unwrap().len(), 20, "{closing}");
+    assert!(closing["disparity"].as_f64().unwrap() >= 1.0, "{closing}");
+    assert!(closing["rule"].as_str().unwrap().contains("1.5"));
+    let alerting = metric("alert-rate-by-district");
+    let readings: u64 = alerting["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["n"].as_u64().unwrap())
+        .sum();
+    assert_eq!(readings, 3 * 28 * 24, "{alerting}");
+    assert!(
+        metric("assistant-answers-by-language")["finding"]
+            .as_str()
+            .unwrap()
+            .contains("no held-out evaluation")
+    );
     assert!(server.terminate().success());
+
+    let printed = ok(parvis(dir.path())
+        .args(["fairness", "report"])
+        .output()
+        .unwrap());
+    assert!(
+        printed.contains("## Time to close a service request, by arrondissement"),
+        "{printed}"
+    );
+
+    // Retention three years on: contacts, observations and the audit record of the alert go;
+    // the chain left (the pass's own record) still verifies from its anchor.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(3 * 365);
+    let later = later
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let pass = ok(parvis(dir.path())
+        .args(["retention", "enforce", "--json", "--as-of", &later])
+        .output()
+        .unwrap());
+    let pass: serde_json::Value = serde_json::from_str(&pass).unwrap();
+    assert_eq!(pass["observations_deleted"], 3 * 28 * 24, "{pass}");
+    assert!(
+        pass["audit_records_removed"].as_u64().unwrap() >= 1,
+        "{pass}"
+    );
+    let verified = ok(parvis(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap());
+    assert!(
+        verified.contains("audit log intact: 1 records"),
+        "{verified}"
+    );
 
     let server = Server::start_with(parvis(dir.path()), &["--demo"]);
     let (_, body) = http(server.address, "GET", "/api/requests/report", None, None);

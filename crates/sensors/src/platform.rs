@@ -695,29 +695,65 @@ impl Sensors {
             .map_err(SensorError::from)
     }
 
-    /// Deletes observations older than each series' retention; returns how many.
-    pub async fn enforce_retention(&self) -> Result<u64, SensorError> {
-        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-        let mut tx = self.store.begin().await?;
-        let done = sqlx::query(
-            "DELETE FROM sensor_observations WHERE observed_ms < $1 - (SELECT retention_days FROM sensor_series s \
-             WHERE s.id = sensor_observations.series_id) * 86400000",
+    /// Per entity: where it is (its `location` point, if any), how many observations it has
+    /// stored and how many alerts they raised. For the fairness report's alert rates.
+    pub async fn alert_exposure(&self) -> Result<Vec<Exposure>, SensorError> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.attributes, \
+             (SELECT COUNT(*) FROM sensor_observations o JOIN sensor_series s \
+              ON o.series_id = s.id WHERE s.entity_id = e.id), \
+             (SELECT COUNT(*) FROM sensor_alerts a WHERE a.entity_id = e.id) \
+             FROM sensor_entities e ORDER BY e.id",
         )
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(done)
+        .fetch_all(self.store.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let entity =
+                    entity_from_row_parts(row.try_get(0)?, String::new(), row.try_get(1)?)?;
+                let location = entity
+                    .attributes
+                    .get("location")
+                    .and_then(|a| match a.value {
+                        Value::Point { lat, lon } => Some((lat, lon)),
+                        _ => None,
+                    });
+                let observations: i64 = row.try_get(2)?;
+                let alerts: i64 = row.try_get(3)?;
+                Ok(Exposure {
+                    entity_id: entity.id,
+                    location,
+                    observations: observations.max(0) as u64,
+                    alerts: alerts.max(0) as u64,
+                })
+            })
+            .collect()
     }
 }
 
-fn entity_from_row(row: &store::AnyRow) -> Result<Entity, SensorError> {
-    let attributes: String = row.try_get(2)?;
+/// An entity's share of the alerts: see [`Sensors::alert_exposure`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub entity_id: String,
+    /// (lat, lon), WGS84.
+    pub location: Option<(f64, f64)>,
+    pub observations: u64,
+    pub alerts: u64,
+}
+
+fn entity_from_row_parts(
+    id: String,
+    entity_type: String,
+    attributes: String,
+) -> Result<Entity, SensorError> {
     Ok(Entity {
-        id: row.try_get(0)?,
-        entity_type: row.try_get(1)?,
+        id,
+        entity_type,
         attributes: serde_json::from_str(&attributes)
             .map_err(|e| SensorError::Invalid(e.to_string()))?,
     })
+}
+
+fn entity_from_row(row: &store::AnyRow) -> Result<Entity, SensorError> {
+    entity_from_row_parts(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)
 }

@@ -141,9 +141,15 @@ async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
             .upsert(vec![flow(id, now_ms, 100.0)], true)
             .await
             .unwrap();
-        let deleted = sensors.enforce_retention().await.unwrap();
+        let report = store
+            .enforce_retention(
+                &store::retention::Policy::default(),
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap();
         assert_eq!(
-            deleted, 302,
+            report.observations_deleted, 302,
             "300 hourly values, the spike and the late one"
         );
         let left = sensors.temporal(id, &[], None, None).await.unwrap();

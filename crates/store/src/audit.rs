@@ -35,13 +35,15 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
         }
-        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| -> Result<(i64, String), StoreError> {
-                Ok((row.try_get(0)?, row.try_get(1)?))
-            })
-            .transpose()?;
+        // The last record, or where retention left the chain when it removed every record.
+        let last = sqlx::query(
+            "SELECT seq, hash FROM audit_log UNION ALL SELECT seq, hash FROM audit_anchor \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| -> Result<(i64, String), StoreError> { Ok((row.try_get(0)?, row.try_get(1)?)) })
+        .transpose()?;
         let records = seal(last, entries, &crate::timestamp::now());
         for row in &records {
             sqlx::query(&format!(
@@ -93,5 +95,15 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Where the stored chain starts: `(seq, hash)` of the last record removed by retention,
+    /// `None` while the log is whole from its first record.
+    pub async fn audit_anchor(&self) -> Result<Option<(i64, String)>, StoreError> {
+        sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+            .fetch_optional(self.reader())
+            .await?
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
     }
 }

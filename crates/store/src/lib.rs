@@ -22,6 +22,7 @@
 //!   benchmarks an isolated namespace on a shared server.
 
 pub mod audit;
+pub mod retention;
 pub mod runs;
 pub mod signals;
 pub mod timestamp;

@@ -280,3 +280,162 @@ async fn audit_records_chain_after_the_last_one_even_when_writers_race() {
         assert!(!some.is_empty() && some.iter().all(|r| &r.recorded_at == first));
     }
 }
+
+#[tokio::test]
+async fn retention_removes_each_class_on_time_and_the_audit_chain_still_verifies() {
+    use governance::audit::{Entry, verify};
+    use store::retention::Policy;
+    use time::{Duration, OffsetDateTime};
+
+    let now = OffsetDateTime::now_utc();
+    let ago = |days: i64| store::timestamp::format(now - Duration::days(days));
+    for store in testing::backends().await {
+        let mut tx = store.begin().await.unwrap();
+        for (id, updated, turns) in [("old", ago(100), 2), ("recent", ago(0), 1)] {
+            sqlx::query(
+                "INSERT INTO assistant_conversations (id, mode, lang, created_at, updated_at) \
+                 VALUES ($1, 'resident', 'fr', $2, $2)",
+            )
+            .bind(id)
+            .bind(&updated)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            for seq in 0..turns {
+                sqlx::query(
+                    "INSERT INTO assistant_turns (conversation_id, seq, question, answer, \
+                     sheet_ids, abstained, created_at) VALUES ($1, $2, 'q', 'a', '[]', FALSE, $3)",
+                )
+                .bind(id)
+                .bind(seq)
+                .bind(&updated)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+        let mut requests = Vec::new();
+        for (token, closed) in [
+            ("closed-long-ago", Some(ago(400))),
+            ("closed-lately", Some(ago(10))),
+            ("open", None),
+        ] {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO service_requests (token, service_code, status, stage, description, \
+                 agency_responsible, attributes, requested_at, updated_at, expected_at, closed_at) \
+                 VALUES ($1, 'OBJ-01', 'open', 'received', 'encombrant, rappelez le 06 12 34 56 78', \
+                 'DPE', '{}', $2, $2, $2, $3) RETURNING id",
+            )
+            .bind(token)
+            .bind(ago(500))
+            .bind(closed)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO service_request_contacts (request_id, email) VALUES ($1, 'a@b.fr')",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            requests.push(id);
+        }
+        tx.commit().await.unwrap();
+        let entry = |n: i64| Entry {
+            actor: "test".into(),
+            algorithm: "a".into(),
+            version: "1".into(),
+            kind: "k".into(),
+            inputs: serde_json::json!({"n": n}),
+            output: serde_json::json!({}),
+        };
+        store
+            .append_audit(&[entry(1), entry(2), entry(3)])
+            .await
+            .unwrap();
+
+        // Today: the conversation idle for 100 days and the contact of the request closed
+        // 400 days ago go; the pass is recorded; audit records are young.
+        let policy = Policy::default();
+        let report = store.enforce_retention(&policy, now).await.unwrap();
+        assert_eq!(
+            (
+                report.conversations_deleted,
+                report.turns_deleted,
+                report.contacts_erased,
+                report.descriptions_redacted,
+                report.audit_records_removed
+            ),
+            (1, 2, 1, 1, 0),
+            "{}",
+            store.name
+        );
+        let description: String =
+            sqlx::query_scalar("SELECT description FROM service_requests WHERE id = $1")
+                .bind(requests[0])
+                .fetch_one(store.reader())
+                .await
+                .unwrap();
+        assert_eq!(description, "encombrant, rappelez le [phone]");
+        let records = store.audit_records(None, None).await.unwrap();
+        assert_eq!(records.len(), 4);
+        assert_eq!(records[3].kind, "retention");
+        assert_eq!(store.audit_anchor().await.unwrap(), None);
+
+        // Nothing left to do: a second pass removes nothing and records nothing.
+        assert!(
+            store
+                .enforce_retention(&policy, now)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.audit_records(None, None).await.unwrap().len(), 4);
+
+        // 400 days on: every record older than a year goes, the last one removed becomes the
+        // anchor, and what is left (this pass's record) verifies from it.
+        let later = now + Duration::days(400);
+        let report = store.enforce_retention(&policy, later).await.unwrap();
+        assert_eq!(
+            (
+                report.conversations_deleted,
+                report.contacts_erased,
+                report.audit_records_removed
+            ),
+            (1, 1, 4),
+            "{}",
+            store.name
+        );
+        let anchor = store.audit_anchor().await.unwrap().unwrap();
+        assert_eq!(anchor.0, 4);
+        let left = store.audit_records(None, None).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].seq, 5);
+        assert_eq!(verify(&left, Some((anchor.0, &anchor.1))), Ok(1));
+        assert!(
+            verify(&left, None).is_err(),
+            "without the anchor it is a gap"
+        );
+        store.append_audit(&[entry(4)]).await.unwrap();
+        let left = store.audit_records(None, None).await.unwrap();
+        assert_eq!(verify(&left, Some((anchor.0, &anchor.1))), Ok(2));
+
+        // The open request keeps its contact however old it is.
+        let contacts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_request_contacts")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(contacts, 1);
+    }
+}
+
+#[test]
+fn a_retention_policy_under_six_months_of_audit_log_is_refused() {
+    let policy = store::retention::Policy {
+        audit_log_days: 90,
+        ..Default::default()
+    };
+    assert!(policy.problems()[0].contains("at least 183"));
+    assert!(store::retention::Policy::default().problems().is_empty());
+}
