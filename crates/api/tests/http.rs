@@ -499,8 +499,8 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     assert!(redaction["performance"][0]["value"].is_null());
     t.store
         .record_run(&store::runs::BenchmarkRun {
-            suite: "redaction-eval:heldout.jsonl".into(),
-            command: "parvis redact --eval eval/redaction/heldout.jsonl".into(),
+            suite: "redaction-eval:heldout2.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout2.jsonl".into(),
             machine: "test".into(),
             started_at: "2026-11-26T07:52:00.000000Z".into(),
             finished_at: "2026-11-26T07:52:55.000000Z".into(),
@@ -525,5 +525,5 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     assert_eq!(page.status, StatusCode::OK);
     let html = String::from_utf8(page.body).unwrap();
     assert!(html.contains("<html lang=\"fr\">"));
-    assert!(html.contains("parvis redact --eval eval/redaction/heldout.jsonl"));
+    assert!(html.contains("parvis redact --eval eval/redaction/heldout2.jsonl"));
 }

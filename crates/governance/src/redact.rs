@@ -336,7 +336,7 @@ static PHONE_FR: LazyLock<Regex> = LazyLock::new(|| {
 
 // International numbers: + or 00, a country code, then groups of digits.
 static PHONE_INTL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+|\b00)[1-9]\d{0,2}(?:[\s.\-]?\(0\))?(?:[\s.\-]?\d{1,4}){2,6}")
+    Regex::new(r"(?:\+|\b00)[1-9]\d{0,2}(?:[\s.\-]?\(0\))?(?:[\s.\-]?(?:\(\d{1,4}\)|\d{1,4})){2,6}")
         .expect("international phone pattern compiles")
 });
 
@@ -464,8 +464,48 @@ static INTRODUCTION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("introduction pattern compiles")
 });
 
+/// Cues after which a capitalised word is a person's name even if no lexicon knows it: "this
+/// is Ravi Kumar", "sonnette Guérin".
+static CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:this is|sonnette|interphone|bo[iî]te aux lettres|signed|regards,|cordialement,)\s+")
+        .expect("cue pattern compiles")
+});
+
+/// Cues after which only a known first name is taken, in any case: "yo c ibrahim", "c'est
+/// Julie", "I'm Sophie".
+static WEAK_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[\s,.;!?])(?:c|c'est|c’est|ici|je suis|i'm|i’m|i am|it's|it’s)\s+")
+        .expect("weak cue pattern compiles")
+});
+
+/// Words after a name that make it a place: "Jules Joffrin metro station".
+const PLACE_AFTER: &[&str] = &[
+    "metro", "métro", "station", "hospital", "school", "college", "street", "road", "avenue",
+    "square", "park", "bridge", "airport", "stadium", "library", "museum", "gare",
+];
+
+/// Cities that are also first names, when they follow a preposition of place: "à Milan".
+const CITY_NAMES: &[&str] = &[
+    "milan",
+    "florence",
+    "nancy",
+    "valence",
+    "lourdes",
+    "orange",
+    "victoria",
+    "sydney",
+    "vienne",
+    "austin",
+    "charlotte",
+    "adelaide",
+    "alexandrie",
+    "lorient",
+    "laval",
+    "auxerre",
+];
+
 static NAME_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]?((?:de la|de|du|des|van|von|da|di|Le|La|le|la|ben|el|al|d'|d’|N'|N’|Mc|O')[ \t]?\p{Lu}[\p{L}'’\-]*|\p{Lu}[\p{L}'’]*(?:-\p{Lu}?[\p{L}'’]+)*)")
+    Regex::new(r"^[ \t]?((?:de la|de|du|des|der|den|ter|van|von|da|di|dos|das|do|del|della|Le|La|le|la|ben|bin|ibn|el|al|d'|d’|N'|N’|Mc|O')[ \t]?\p{Lu}[\p{L}'’\-]*|\p{Lu}[\p{L}'’]*(?:-\p{Lu}?[\p{L}'’]+)*)")
         .expect("name word pattern compiles")
 });
 
@@ -550,6 +590,12 @@ const PLACE_WORDS: &[&str] = &[
     "groupe",
     "scolaire",
     "association",
+    "san",
+    "santa",
+    "são",
+    "sao",
+    "los",
+    "las",
 ];
 
 /// Up to three name words after `start`; the end of the last one.
@@ -594,6 +640,36 @@ fn preceded_by_place(text: &str, start: usize) -> bool {
         .find(|w| !matches!(*w, "de" | "du" | "des" | "la" | "le" | "les" | "l" | "d"))
         .is_some_and(|w| PLACE_WORDS.contains(&w))
 }
+
+/// Whether the word after `end` makes the name before it a place.
+fn followed_by_place(text: &str, end: usize) -> bool {
+    text[end..]
+        .split_whitespace()
+        .next()
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_alphabetic())
+                .to_lowercase()
+        })
+        .is_some_and(|w| PLACE_AFTER.contains(&w.as_str()))
+}
+
+/// Whether the word before `start` is a preposition of place ("à Milan", "in Milan").
+fn preceded_by_preposition(text: &str, start: usize) -> bool {
+    text[..start]
+        .split_whitespace()
+        .next_back()
+        .is_some_and(|w| {
+            matches!(
+                w.to_lowercase().as_str(),
+                "à" | "a" | "in" | "at" | "from" | "to" | "de" | "vers" | "près" | "sur"
+            )
+        })
+}
+
+static CAPITALISED_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(\p{Lu}[\p{L}'’\-]+)[ \t]+(\p{Lu}[\p{L}'’\-]+)\b")
+        .expect("capitalised pair pattern compiles")
+});
 
 /// Lower case without diacritics, for first-name lookups ("Lucía" is "lucia").
 fn fold(word: &str) -> String {
@@ -640,7 +716,48 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             }
         }
     }
+    for m in CUE.find_iter(text) {
+        if let Some(end) = name_words(text, m.end(), 3) {
+            push(m.end(), end, &mut out);
+        }
+    }
+    for m in WEAK_CUE.find_iter(text) {
+        let Some(word) = text[m.end()..].split_whitespace().next() else {
+            continue;
+        };
+        let word = word.trim_end_matches(|c: char| !c.is_alphabetic());
+        if !word.is_empty() && FIRST_NAMES.contains(&fold(word)) {
+            let end = name_words(text, m.end(), 3).unwrap_or(m.end() + word.len());
+            push(m.end(), end, &mut out);
+        }
+    }
+    // Two capitalised words that are the parts of an e-mail address in the same text:
+    // "Xiaoling Wu · xiaoling.wu@example.cn".
+    let parts: HashSet<String> = EMAIL
+        .find_iter(text)
+        .flat_map(|m| {
+            let local = m.as_str().split('@').next().unwrap_or_default();
+            local
+                .split(['.', '_', '-'])
+                .filter(|p| p.chars().count() >= 2)
+                .map(fold)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !parts.is_empty() {
+        for pair in CAPITALISED_PAIR.captures_iter(text) {
+            let (first, second) = (&pair[1], &pair[2]);
+            let whole = pair.get(0).expect("a match");
+            if parts.contains(&fold(first))
+                && parts.contains(&fold(second))
+                && !preceded_by_place(text, whole.start())
+            {
+                push(whole.start(), whole.end(), &mut out);
+            }
+        }
+    }
     // A known first name, capitalised, with the surname after it if there is one.
+    let mut skip_until = 0;
     let mut offset = 0;
     for token in text.split_inclusive(|c: char| c.is_whitespace() || ",;:()/\"«»'’".contains(c))
     {
@@ -658,10 +775,20 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             || lower
                 .split_once('-')
                 .is_some_and(|(a, b)| FIRST_NAMES.contains(a) && FIRST_NAMES.contains(b));
-        if !first || preceded_by_place(text, word_start) {
+        if !first || word_start < skip_until {
             continue;
         }
         let end = name_words(text, word_start, 4).unwrap_or(word_start + word.len());
+        if preceded_by_place(text, word_start)
+            || followed_by_place(text, end)
+            || (end == word_start + word.len()
+                && CITY_NAMES.contains(&lower.as_str())
+                && preceded_by_preposition(text, word_start))
+        {
+            // "collège Aimé Césaire": the whole name is the place's, not only its first word.
+            skip_until = end;
+            continue;
+        }
         push(word_start, end, &mut out);
     }
     out
@@ -716,6 +843,50 @@ mod tests {
             assert_eq!(kinds(text), vec![], "{text}");
             assert!(matches!(redact(text), Cow::Borrowed(_)));
         }
+    }
+
+    #[test]
+    fn names_from_cues_and_e_mails_and_places_named_after_people() {
+        let names = |text: &str| -> Vec<String> {
+            kinds(text)
+                .into_iter()
+                .filter(|(k, _)| *k == Kind::Name)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        assert_eq!(names("salut c karim, le lampadaire est HS"), ["karim"]);
+        assert_eq!(
+            names("Hello, this is Anjali Raman from flat 3"),
+            ["Anjali Raman"]
+        );
+        assert_eq!(
+            names("code porte 1234, sonnette Lefèvre-Ngo"),
+            ["Lefèvre-Ngo"]
+        );
+        assert_eq!(
+            names("signalé par Mme Ilse Van der Berg"),
+            ["Mme Ilse Van der Berg"]
+        );
+        assert_eq!(
+            names("Mingzhu Zhao — mingzhu.zhao@example.org — parent d'élève"),
+            ["Mingzhu Zhao"]
+        );
+        for text in [
+            "the lift at Gabriel Péri metro station is broken",
+            "fuite devant l'école Louise Michel, côté cour",
+            "je suis à Florence jusqu'à lundi",
+            "retour de San Antonio prévu demain",
+        ] {
+            assert_eq!(names(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn international_numbers_with_an_area_code_in_brackets() {
+        assert_eq!(
+            kinds("call +1 (212) 555-0147 after 6pm"),
+            vec![(Kind::Phone, "+1 (212) 555-0147".to_owned())]
+        );
     }
 
     #[test]
