@@ -11,7 +11,8 @@ use governance::register::{Register, Run};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Code, ErrorBody};
+use crate::extract::ApiPath;
 
 /// The shipped register with each algorithm's performance from the latest runs in `store`.
 pub async fn measured_register(store: &store::Store) -> Result<Register, store::StoreError> {
@@ -47,6 +48,38 @@ async fn measured(state: &AppState) -> Result<Register, ApiError> {
     ))]
 pub(crate) async fn register(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(measured(&state).await?.to_json()))
+}
+
+/// One algorithm of the register, by id.
+#[utoipa::path(get, path = "/api/register/{id}", tag = "governance",
+    params(("id" = String, Path, description = "Algorithm id, e.g. `request-routing`")),
+    responses(
+        (status = 200, description = "The entry, with its measured performance"),
+        (status = 404, description = "No algorithm has this id (the message lists the ids)", body = ErrorBody),
+        (status = 503, description = "The store cannot be read", body = ErrorBody),
+    ))]
+pub(crate) async fn register_entry(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let register = measured(&state).await?;
+    match register.algorithms.iter().find(|a| a["id"] == id.as_str()) {
+        Some(entry) => Ok(Json(Value::Object(entry.clone()))),
+        None => {
+            let ids: Vec<&str> = register
+                .algorithms
+                .iter()
+                .filter_map(|a| a["id"].as_str())
+                .collect();
+            Err(ApiError::new(
+                Code::NotFound,
+                format!(
+                    "no algorithm {id:?} in the register; known: {}",
+                    ids.join(", ")
+                ),
+            ))
+        }
+    }
 }
 
 fn escape(text: &str) -> String {

@@ -526,4 +526,16 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     let html = String::from_utf8(page.body).unwrap();
     assert!(html.contains("<html lang=\"fr\">"));
     assert!(html.contains("parvis redact --eval eval/redaction/heldout2.jsonl"));
+
+    let one = send(&t.app, get("/api/register/redaction")).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json()["performance"][0]["value"]["nir"], 1.0);
+    let unknown = send(&t.app, get("/api/register/face-recognition")).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let message = unknown.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("no algorithm \"face-recognition\"")
+            && message.contains("request-routing"),
+        "{message}"
+    );
 }

@@ -249,11 +249,12 @@ async fn a_report_is_posted_followed_and_closed_on_every_backend() {
             .unwrap()
             .to_owned();
         let token = receipt[0]["token"].as_str().unwrap().to_owned();
+        let notice = receipt[0]["service_notice"].as_str().unwrap();
+        assert!(notice.contains("Ramen"), "{notice}");
+        // The resident is told an algorithm decided, and how to object or reach a person.
         assert!(
-            receipt[0]["service_notice"]
-                .as_str()
-                .unwrap()
-                .contains("Ramen")
+            notice.contains("proposés automatiquement") && notice.contains("contester"),
+            "{notice}"
         );
 
         for path in [

@@ -8,6 +8,39 @@
 
 use serde_json::{Map, Value, json};
 
+/// The attributes the Algorithmic Transparency Standard 0.3.1 marks `required: true`.
+pub const REQUIRED: [&str; 29] = [
+    "standard_version",
+    "lang",
+    "publication_date",
+    "last_change_date",
+    "revision_date",
+    "name",
+    "organization",
+    "department",
+    "country",
+    "contact_email",
+    "description_short",
+    "status",
+    "decision_making_process",
+    "domain",
+    "area",
+    "goal",
+    "impact",
+    "risks",
+    "risk_category",
+    "proportionality",
+    "lawful_basis",
+    "training_data",
+    "source_data",
+    "connected_data_sources",
+    "algorithm_type",
+    "type",
+    "monitoring",
+    "human_intervention",
+    "objection_procedure",
+];
+
 /// The register's static file, as shipped.
 pub const SHIPPED: &str = include_str!("../register/algorithms.toml");
 
@@ -73,11 +106,44 @@ impl Register {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err(RegisterError("no [[algorithms]] entries".into())),
         };
-        if let Some(entry) = algorithms.iter().find(|a| a.contains_key("performance")) {
-            return Err(RegisterError(format!(
-                "{}: `performance` must not be written by hand",
-                entry["id"]
-            )));
+        let mut problems = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        for entry in &algorithms {
+            let id = entry["id"].as_str().unwrap_or_default();
+            if !ids.insert(id) {
+                problems.push(format!("{id}: the id is used twice"));
+            }
+            if entry.contains_key("performance") {
+                problems.push(format!("{id}: `performance` must not be written by hand"));
+            }
+            let missing: Vec<&str> = REQUIRED
+                .iter()
+                .copied()
+                .filter(|key| match entry.get(*key) {
+                    None | Some(Value::Null) => true,
+                    Some(Value::String(text)) => text.trim().is_empty(),
+                    Some(Value::Array(items)) => items.is_empty(),
+                    Some(_) => false,
+                })
+                .collect();
+            if !missing.is_empty() {
+                problems.push(format!(
+                    "{id}: required field(s) missing or empty: {}",
+                    missing.join(", ")
+                ));
+            }
+            for source in sources(entry) {
+                match source.get("kind").and_then(Value::as_str) {
+                    Some(kind) if suite_for(kind).is_some() => {}
+                    Some(kind) => problems.push(format!(
+                        "{id}: performance_source kind {kind:?} names no evaluation Parvis runs"
+                    )),
+                    None => problems.push(format!("{id}: a performance_source without a kind")),
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(RegisterError(problems.join("; ")));
         }
         Ok(Register { meta, algorithms })
     }
@@ -301,6 +367,31 @@ mod tests {
     fn a_hand_written_performance_is_refused() {
         let text =
             "[register]\nversion = \"0.3.1\"\n[[algorithms]]\nid = \"x\"\nperformance = \"99%\"\n";
-        assert!(Register::parse(text).is_err());
+        let error = Register::parse(text).unwrap_err().to_string();
+        assert!(error.contains("must not be written by hand"), "{error}");
+    }
+
+    #[test]
+    fn missing_required_fields_duplicate_ids_and_unknown_sources_are_named() {
+        // The shipped file with one entry's objection procedure removed, another entry's id
+        // reused, and an evaluation nobody runs.
+        let mut text = SHIPPED.replacen("objection_procedure =", "objection_procedure_x =", 1);
+        text = text.replacen("id = \"forecasting\"", "id = \"anomaly-detection\"", 1);
+        text = text.replacen("kind = \"nab\"", "kind = \"nab-typo\"", 1);
+        let error = Register::parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "assistant-retrieval: required field(s) missing or empty: objection_procedure"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("anomaly-detection: the id is used twice"),
+            "{error}"
+        );
+        assert!(
+            error.contains("kind \"nab-typo\" names no evaluation"),
+            "{error}"
+        );
     }
 }

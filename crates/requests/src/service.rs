@@ -435,8 +435,13 @@ impl Requests {
             (Some(lat), Some(lon)) => self.nearby(&service.code, lat, lon, now, Duration::ZERO, 10),
             _ => Vec::new(),
         };
+        // Residents are told the category, service and date were decided by an algorithm, and
+        // how to reach a person or object (CRPA L311-3-1; the register gives the procedure).
         let notice = format!(
-            "Votre signalement a été transmis au service {agency}; traitement prévu avant le {}.",
+            "Votre signalement a été transmis au service {agency}; traitement prévu avant le {}. \
+             Catégorie, service et délai sont proposés automatiquement (registre des algorithmes : \
+             /register); pour les contester ou parler à un agent, appelez le 3975 ou adressez-vous \
+             à votre mairie d'arrondissement.",
             expected.date()
         );
         let note = classification
