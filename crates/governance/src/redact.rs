@@ -340,10 +340,20 @@ static PHONE_INTL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("international phone pattern compiles")
 });
 
+/// A country code other than France's, right before a number.
+static FOREIGN_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+|\b00)(?:[12457-9]\d{0,2}|3[0-24-9]\d?|6\d{0,2})[\s.\-]?$")
+        .expect("foreign prefix pattern compiles")
+});
+
 fn phones(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    for pattern in [&*PHONE_FR, &*PHONE_INTL] {
+    for (french, pattern) in [(true, &*PHONE_FR), (false, &*PHONE_INTL)] {
         for m in pattern.find_iter(text) {
+            // "+225 07 58 21 64 30": a national number after a foreign country code.
+            if french && FOREIGN_PREFIX.is_match(&text[..m.start()]) {
+                continue;
+            }
             let before = text[..m.start()].chars().next_back();
             let after = text[m.end()..].chars().next();
             if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '+')
@@ -369,7 +379,7 @@ fn phones(text: &str) -> Vec<(usize, usize)> {
 
 static ADDRESS_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter|quater|[a-d])\b)?,?\s+(?:rue|avenue|av\b\.?|bd|boulevard|place|quai|all[ée]e|impasse|villa|cit[ée]|passage|square|chemin|route|cours|sentier|rond-point|esplanade|parvis|hameau|voie|ruelle|galerie|promenade|faubourg|chauss[ée]e|porte|mail|r[ée]sidence|street|road|lane|drive)(?:\.|\b)",
+        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter|quater|[a-d])\b)?,?\s+(?:rue|r|avenue|av\b\.?|bd|boulevard|place|quai|all[ée]e|impasse|villa|cit[ée]|passage|square|chemin|route|cours|sentier|rond-point|esplanade|parvis|hameau|voie|ruelle|galerie|promenade|faubourg|chauss[ée]e|porte|mail|r[ée]sidence|street|road|lane|drive)(?:\.|\b)",
     )
     .expect("address pattern compiles")
 });
@@ -417,6 +427,16 @@ fn addresses(text: &str) -> Vec<(usize, usize)> {
                 _ => (false, token),
             };
             let token_end = end + word.end();
+            // "73 avenue Jean Lolive à Pantin": the town is not the street.
+            if matches!(token, "à" | "a" | "À")
+                && WORD
+                    .captures(&text[token_end..])
+                    .and_then(|c| c.get(1))
+                    .is_some_and(|w| starts_upper(w.as_str()))
+                && committed.is_some()
+            {
+                break;
+            }
             if !particle && is_particle(token) {
                 end = token_end;
                 continue;
@@ -455,12 +475,12 @@ static FIRST_NAMES: LazyLock<HashSet<String>> = LazyLock::new(|| {
 });
 
 static TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|Dr\.?|Docteur|Docteure|Maître|Me|Pr\.?|Professeur|Mr\.?|Mrs\.?|Ms\.?|Miss|Sir)\s+")
+    Regex::new(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|Dr\.?|Docteur|Docteure|Maître|Me|Pr\.?|Professeur|Mr\.?|Mrs\.?|Ms\.?|Miss|Sir|MME|MLLE|MONSIEUR|MADAME|MADEMOISELLE)\s+")
         .expect("title pattern compiles")
 });
 
 static INTRODUCTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:je m'appelle|je m’appelle|moi c'est|moi c’est|mon nom est|my name is|sign[ée]|de la part de|titulaire|au nom de|nom\s?:)\s+")
+    Regex::new(r"(?i)\b(?:je m'appelle|je m’appelle|moi c'est|moi c’est|mon nom est|my name is|sign[ée]|de la part de|titulaire|au nom de|nom\s?:|nom et pr[ée]nom\s?:|pr[ée]nom et nom\s?:|nom,? pr[ée]nom\s?:|b[ée]n[ée]ficiaire\s?:|beneficiary:?|account holder:?|full name:?|kontoinhaber:?|intestat[oa] a|titular:?)\s+")
         .expect("introduction pattern compiles")
 });
 
@@ -590,6 +610,18 @@ const PLACE_WORDS: &[&str] = &[
     "groupe",
     "scolaire",
     "association",
+    "colonel",
+    "général",
+    "general",
+    "maréchal",
+    "marechal",
+    "commandant",
+    "capitaine",
+    "président",
+    "president",
+    "abbé",
+    "abbe",
+    "cardinal",
     "san",
     "santa",
     "são",
@@ -597,6 +629,128 @@ const PLACE_WORDS: &[&str] = &[
     "los",
     "las",
 ];
+
+/// Function words of texts written in capitals, which end a name: "MME BRIGITTE POUILLARD AU
+/// 64 AV. SECRETAN".
+const CAPS_STOP: &[&str] = &[
+    "AU", "AUX", "ET", "EST", "À", "A", "SUR", "DANS", "POUR", "AVEC", "QUI", "QUE", "JE", "IL",
+    "ELLE", "MON", "MA", "MES", "NOUS", "VOUS", "ON", "PAR", "EN", "AND", "IS", "THE", "IN", "AT",
+    "TEL", "TÉL", "NÉ", "NÉE", "NIR", "IBAN",
+];
+
+/// Capitalised words that are not names, before a first name: "Bonjour Kelly", "Colonel
+/// Fabien" (a metro station).
+const NOT_A_SURNAME: &[&str] = &[
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "merci",
+    "hello",
+    "hi",
+    "dear",
+    "cher",
+    "chère",
+    "hier",
+    "demain",
+    "ce",
+    "cette",
+    "mon",
+    "ma",
+    "mes",
+    "mais",
+    "et",
+    "ou",
+    "donc",
+    "car",
+    "avec",
+    "pour",
+    "par",
+    "chez",
+    "selon",
+    "contact",
+    "objet",
+    "re",
+    "tél",
+    "tel",
+    "mail",
+    "email",
+    "note",
+    "agent",
+    "caller",
+    "client",
+    "usager",
+    "de",
+    "from",
+    "to",
+    "à",
+    "le",
+    "la",
+    "les",
+    "un",
+    "une",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "yes",
+    "no",
+    "oui",
+    "non",
+    "ok",
+    "madame",
+    "monsieur",
+    "voir",
+    "via",
+    "nom",
+    "prénom",
+    "name",
+    "paris",
+    "france",
+    "cordialement",
+    "regards",
+    "thanks",
+    "signé",
+    "signed",
+    "urgent",
+    "important",
+    "info",
+    "rappel",
+];
+
+/// The name-like word right before `start` (skipping spaces only), if it can be the first part
+/// of the same name: an unknown capitalised word ("Siobhan Kelly") or a surname in capitals
+/// ("TRAN Duc Minh", "LEMERCIER Chantal").
+fn name_before(text: &str, start: usize) -> Option<usize> {
+    let before = &text[..start];
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    if trimmed.len() == before.len() {
+        return None;
+    }
+    let word_start = trimmed
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic() || *c == '-' || *c == '\'' || *c == '’')
+        .last()
+        .map(|(i, _)| i)?;
+    let word = &trimmed[word_start..];
+    // "L'agent Fabrice Ledoux": an elided article, not a surname ("N'Diaye" is one).
+    if let Some(i) = word.find(['\'', '’'])
+        && !word[i..].chars().nth(1).is_some_and(char::is_uppercase)
+    {
+        return None;
+    }
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    let all_caps = word.chars().all(|c| !c.is_lowercase());
+    let ok = starts_upper(word)
+        && letters >= 2
+        && !NOT_A_SURNAME.contains(&word.to_lowercase().as_str())
+        && !CAPS_STOP.contains(&word)
+        && !PLACE_WORDS.contains(&fold(word).as_str())
+        && !FIRST_NAMES.contains(&fold(word))
+        && (!all_caps || letters >= 3);
+    ok.then_some(word_start)
+}
 
 /// Up to three name words after `start`; the end of the last one.
 fn name_words(text: &str, start: usize, max: usize) -> Option<usize> {
@@ -607,12 +761,13 @@ fn name_words(text: &str, start: usize, max: usize) -> Option<usize> {
             break;
         };
         let word = found.as_str();
-        // A capitalised common word after the name (a new sentence) stops it.
+        // A capitalised common word after the name (a new sentence, or a word of a text in
+        // capitals) stops it.
         if count > 0
-            && matches!(
+            && (matches!(
                 word,
                 "Le" | "La" | "Les" | "Et" | "Je" | "Il" | "Elle" | "Vous" | "Nous"
-            )
+            ) || CAPS_STOP.contains(&word))
         {
             break;
         }
@@ -700,6 +855,11 @@ fn names(text: &str) -> Vec<(usize, usize)> {
     };
     // A civility title and the name after it, title included.
     for m in TITLE.find_iter(text) {
+        // "Monsieur le Directeur", "Madame la Maire": a function, not a person's name.
+        let next = text[m.end()..].split_whitespace().next().unwrap_or("");
+        if matches!(next, "le" | "la" | "les" | "l'" | "the") || next.starts_with("l'") {
+            continue;
+        }
         if let Some(end) = name_words(text, m.end(), 3) {
             push(m.start(), end, &mut out);
         }
@@ -739,6 +899,7 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             let local = m.as_str().split('@').next().unwrap_or_default();
             local
                 .split(['.', '_', '-'])
+                .map(|p| p.trim_end_matches(|c: char| c.is_ascii_digit()))
                 .filter(|p| p.chars().count() >= 2)
                 .map(fold)
                 .collect::<Vec<_>>()
@@ -754,6 +915,22 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             {
                 push(whole.start(), whole.end(), &mut out);
             }
+        }
+    }
+    // The display name of an address: "Capucine de Montfort <capucine@example.fr>".
+    for m in DISPLAY_NAME.captures_iter(text) {
+        let name = m.get(1).expect("group 1");
+        push(name.start(), name.end(), &mut out);
+    }
+    // A signature: a line that is only two or three capitalised words, after a sentence.
+    for m in SIGNATURE.captures_iter(text) {
+        let name = m.get(1).expect("group 1");
+        let words: Vec<&str> = name.as_str().split_whitespace().collect();
+        if words.iter().all(|w| {
+            !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
+                && !PLACE_WORDS.contains(&fold(w).as_str())
+        }) {
+            push(name.start(), name.end(), &mut out);
         }
     }
     // A known first name, capitalised, with the surname after it if there is one.
@@ -789,10 +966,28 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             skip_until = end;
             continue;
         }
-        push(word_start, end, &mut out);
+        // Up to two words back: "NGUYEN Thi Lan", "Siobhan Kelly".
+        let mut start = word_start;
+        for _ in 0..2 {
+            match name_before(text, start).filter(|&s| !preceded_by_place(text, s)) {
+                Some(earlier) => start = earlier,
+                None => break,
+            }
+        }
+        push(start, end, &mut out);
     }
     out
 }
+
+static DISPLAY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\p{Lu}[\p{L}'’\-]+(?:[ \t]+(?:(?:de|du|des|van|von|der|le|la|da|di|dos|el|ben)[ \t]+)?\p{Lu}[\p{L}'’\-]+){1,3})[ \t]*<[^<>@\s]+@[^<>\s]+>")
+        .expect("display name pattern compiles")
+});
+
+static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)(?:[.!?][ \t]+|^(?:[A-Z][a-z]+:[ \t]*)?)(\p{Lu}\p{Ll}[\p{L}'’\-]*(?:[ \t]+\p{Lu}[\p{L}'’\-]+){1,2})\.?[ \t]*$")
+        .expect("signature pattern compiles")
+});
 
 #[cfg(test)]
 mod tests {
@@ -879,6 +1074,76 @@ mod tests {
         ] {
             assert_eq!(names(text), Vec::<String>::new(), "{text}");
         }
+    }
+
+    #[test]
+    fn names_in_capitals_signatures_headers_and_forms() {
+        let names = |text: &str| -> Vec<String> {
+            kinds(text)
+                .into_iter()
+                .filter(|(k, _)| *k == Kind::Name)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        assert_eq!(
+            names("Demandeur : NGUYEN Thi Lan, né en 1979"),
+            ["NGUYEN Thi Lan"]
+        );
+        assert_eq!(
+            names("JE SUIS MONSIEUR KARIM BELHADJ ET JE SIGNALE UN DEPOT"),
+            ["MONSIEUR KARIM BELHADJ"]
+        );
+        assert_eq!(
+            names("De : Aurèle du Plessis <aurele.duplessis@example.fr>"),
+            ["Aurèle du Plessis"]
+        );
+        assert_eq!(
+            names("The bin was not emptied again this week.\nMairead Quinlan"),
+            ["Mairead Quinlan"]
+        );
+        assert_eq!(
+            names("Nom et prénom : Ostrowski Bartek"),
+            ["Ostrowski Bartek"]
+        );
+        assert_eq!(
+            names("ecrire a IFEOMA.OKAFOR88@EXAMPLE.COM pour Ifeoma Okafor"),
+            ["Ifeoma Okafor"]
+        );
+        for text in [
+            "Monsieur le Directeur, je conteste l'amende.",
+            "Madame la Maire, merci pour le nouveau square.",
+            "sortie Colonel Fabien fermée ce week-end",
+            "L'agent Fabrice est passé ce matin",
+        ] {
+            assert!(
+                names(text).iter().all(|n| !n.contains("Directeur")
+                    && !n.contains("Maire")
+                    && !n.contains("Colonel")
+                    && !n.contains("L'agent")),
+                "{text}: {:?}",
+                names(text)
+            );
+        }
+        assert_eq!(
+            names("sortie Colonel Fabien fermée ce week-end"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn foreign_numbers_and_abbreviated_streets() {
+        assert_eq!(
+            kinds("mon numéro ivoirien +225 05 44 21 87 60"),
+            vec![(Kind::Phone, "+225 05 44 21 87 60".to_owned())]
+        );
+        assert_eq!(
+            kinds("au 8 r. des Envierges à Paris"),
+            vec![(Kind::Address, "8 r. des Envierges".to_owned())]
+        );
+        assert_eq!(
+            kinds("au 40 avenue Gabriel Péri à Montreuil"),
+            vec![(Kind::Address, "40 avenue Gabriel Péri".to_owned())]
+        );
     }
 
     #[test]
