@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl, heldout2.jsonl).
+"""Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl, heldout2.jsonl,
+heldout3.jsonl).
 
 Checks, for every line:
   * well-formed JSON with exactly the keys id, text, spans; ids numbered in sequence
-    (red-dev-001..., red-held-001..., red-held2-001...);
+    (red-dev-001..., red-held-001..., red-held2-001..., red-held3-001...);
   * every span has a known kind and a value that is an exact substring of text, spans
     are found left to right without overlapping, and a value occurs in the text exactly
     as many times as it is listed (occurrences inside another span are ignored);
@@ -15,8 +16,10 @@ Checks, for every line:
     numbers preceded by SIRET/SIREN are exempt from the card scan;
   * a scan for "house number + street type" and "civility + capitalised word" outside
     spans (printed as warnings, to be reviewed by hand);
+  * minimum number of spans per kind in each file (MIN_PER_KIND);
   * across files: no nir, iban, card, phone, email, name or address value appears in
-    more than one file (compared after normalisation, see shared_key).
+    more than one file, for every pair of files (compared after normalisation, see
+    shared_key).
 
 Prints a count table per kind per file. Exit status 1 on any error.
 
@@ -33,12 +36,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FILES = [("dev.jsonl", "red-dev-", 240), ("heldout.jsonl", "red-held-", 160),
-         ("heldout2.jsonl", "red-held2-", 240)]
+         ("heldout2.jsonl", "red-held2-", 240), ("heldout3.jsonl", "red-held3-", 240)]
 KINDS = ["email", "phone", "nir", "iban", "card", "address", "name"]
 # Minimum number of spans per kind: one number for every kind, or a dict per kind.
 MIN_PER_KIND = {"dev.jsonl": 25, "heldout.jsonl": 15,
                 "heldout2.jsonl": {"email": 25, "phone": 35, "nir": 20, "iban": 20, "card": 20,
-                                   "address": 40, "name": 50}}
+                                   "address": 40, "name": 50},
+                "heldout3.jsonl": {"email": 25, "phone": 40, "nir": 20, "iban": 20, "card": 20,
+                                   "address": 40, "name": 70}}
 # Kinds whose values must not be shared between files.
 NO_SHARE_KINDS = ("nir", "iban", "card", "phone", "email", "name", "address")
 
@@ -88,7 +93,7 @@ def luhn_valid(digits: str) -> bool:
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 SHORT_SERVICE = {"3975", "3939", "15", "17", "18", "112", "115", "119", "114", "116000",
                  "3919", "3114", "3646"}
-STREET_TYPES = (r"rue|r\.|avenue|av\.|bd|boulevard|faubourg|place|quai|allée|allee|impasse|villa|cité|cite|"
+STREET_TYPES = (r"rue|r\.|avenue|av\.|bd|boulevard|faubourg|place|pl\.|quai|allée|allee|impasse|imp\.|villa|cité|cite|"
                 r"passage|square|cours|chemin|route|sentier|hameau|rond-point|esplanade|"
                 r"street|road|promenade|parvis|galerie|voie|port")
 ADDRESS_RE = re.compile(r"\d{1,4}(?:\s?(?:bis|ter|quater|[A-D]))?,?\s+(?:" + STREET_TYPES + r")(?!\w).*",

@@ -122,6 +122,34 @@ async fn ask_answers_with_citations_and_a_conversation() {
     assert!(records[1].inputs.contains("et par téléphone"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_answers_are_all_stored_with_one_audit_record_each() {
+    let t = app().await;
+    let asks: Vec<_> = (0..40)
+        .map(|i| {
+            let app = t.app.clone();
+            let key = t.resident.clone();
+            tokio::spawn(async move {
+                let body =
+                    json!({"question": format!("horaires de la piscine n°{i} ?")}).to_string();
+                post(&app, "/api/assistant/ask", Some(&key), &body).await
+            })
+        })
+        .collect();
+    for ask in asks {
+        let (status, _, body) = ask.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Turns are committed in groups; each answer was acknowledged only once stored.
+    let turns: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assistant_turns")
+        .fetch_one(t._store.reader())
+        .await
+        .unwrap();
+    assert_eq!(turns, 40);
+    let records = t._store.audit_records(None, None).await.unwrap();
+    assert_eq!(governance::audit::verify(&records, None), Ok(40));
+}
+
 #[tokio::test]
 async fn ask_rejects_bad_input_with_catalogue_errors() {
     let t = app().await;

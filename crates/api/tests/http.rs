@@ -499,8 +499,8 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     assert!(redaction["performance"][0]["value"].is_null());
     t.store
         .record_run(&store::runs::BenchmarkRun {
-            suite: "redaction-eval:heldout2.jsonl".into(),
-            command: "parvis redact --eval eval/redaction/heldout2.jsonl".into(),
+            suite: "redaction-eval:heldout3.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout3.jsonl".into(),
             machine: "test".into(),
             started_at: "2026-11-26T07:52:00.000000Z".into(),
             finished_at: "2026-11-26T07:52:55.000000Z".into(),
@@ -525,7 +525,7 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     assert_eq!(page.status, StatusCode::OK);
     let html = String::from_utf8(page.body).unwrap();
     assert!(html.contains("<html lang=\"fr\">"));
-    assert!(html.contains("parvis redact --eval eval/redaction/heldout2.jsonl"));
+    assert!(html.contains("parvis redact --eval eval/redaction/heldout3.jsonl"));
 
     let one = send(&t.app, get("/api/register/redaction")).await;
     assert_eq!(one.status, StatusCode::OK);

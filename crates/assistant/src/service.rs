@@ -77,6 +77,104 @@ pub struct Assistant {
     engine: RwLock<(i64, usize, Arc<Engine>)>,
     embedder: Option<Arc<dyn Embedder>>,
     generator: Option<Generator>,
+    /// The turn writer: stored turns and their audit records, committed in groups.
+    turns: tokio::sync::mpsc::Sender<(PendingTurn, TurnReply)>,
+}
+
+type TurnReply = tokio::sync::oneshot::Sender<Result<(), AssistantError>>;
+
+/// A turn ready to be stored (question already redacted) with its audit record.
+struct PendingTurn {
+    conversation_id: String,
+    seq: i64,
+    /// Set for the first turn of a new conversation: (mode, lang).
+    new_conversation: Option<(&'static str, &'static str)>,
+    question: String,
+    answer: String,
+    sheet_ids: String,
+    abstained: bool,
+    created_at: String,
+    audit: governance::audit::Entry,
+}
+
+/// Most turns committed in one transaction.
+const MAX_TURN_GROUP: usize = 64;
+
+/// Commits waiting turns together: one transaction (one fsync, one audit-chain lookup) for the
+/// group, then answers each caller. A group that fails is retried one turn per transaction, so
+/// one bad turn cannot fail the others. A caller is answered only once its turn is durable.
+async fn write_turns(
+    store: Store,
+    mut queue: tokio::sync::mpsc::Receiver<(PendingTurn, TurnReply)>,
+) {
+    let mut group = Vec::with_capacity(MAX_TURN_GROUP);
+    while queue.recv_many(&mut group, MAX_TURN_GROUP).await > 0 {
+        let pending: Vec<&PendingTurn> = group.iter().map(|(p, _)| p).collect();
+        match insert_turns(&store, &pending).await {
+            Ok(()) => {
+                for (_, reply) in group.drain(..) {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(_) => {
+                for (turn, reply) in group.drain(..) {
+                    let _ = reply.send(insert_turns(&store, &[&turn]).await);
+                }
+            }
+        }
+    }
+}
+
+async fn insert_turns(store: &Store, turns: &[&PendingTurn]) -> Result<(), AssistantError> {
+    let mut tx = store.begin().await?;
+    for turn in turns {
+        match turn.new_conversation {
+            Some((mode, lang)) => {
+                store::query("INSERT INTO assistant_conversations (id, mode, lang, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+                    .bind(&turn.conversation_id)
+                    .bind(mode)
+                    .bind(lang)
+                    .bind(&turn.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            None => {
+                store::query("UPDATE assistant_conversations SET updated_at = $1 WHERE id = $2")
+                    .bind(&turn.created_at)
+                    .bind(&turn.conversation_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+        }
+        store::query(
+            "INSERT INTO assistant_turns (conversation_id, seq, question, answer, sheet_ids, abstained, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&turn.conversation_id)
+        .bind(turn.seq)
+        .bind(&turn.question)
+        .bind(&turn.answer)
+        .bind(&turn.sheet_ids)
+        .bind(turn.abstained)
+        .bind(&turn.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        // Only the last turns are needed to understand follow-ups.
+        store::query("DELETE FROM assistant_turns WHERE conversation_id = $1 AND seq < $2")
+            .bind(&turn.conversation_id)
+            .bind(turn.seq - KEPT_TURNS)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    // Each answer is an automated decision: it joins the audit log with its turn.
+    let entries: Vec<governance::audit::Entry> = turns.iter().map(|t| t.audit.clone()).collect();
+    store.append_audit_in(&mut tx, &entries).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
 }
 
 impl std::fmt::Debug for Assistant {
@@ -135,6 +233,8 @@ impl Assistant {
         }
         let index_dir = data_dir.join("assistant-index");
         let (generation, engine) = build_engine(&library, &index_dir, embedder.as_deref()).await?;
+        let (turns, queue) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(write_turns(store.clone(), queue));
         Ok(Assistant {
             store,
             library,
@@ -142,6 +242,7 @@ impl Assistant {
             engine: RwLock::new((generation, engine.embedded_passages(), Arc::new(engine))),
             embedder,
             generator: None,
+            turns,
         })
     }
 
@@ -380,85 +481,55 @@ impl Assistant {
         question: &str,
         answer: &Answer,
     ) -> Result<(), AssistantError> {
-        let now = store::timestamp::now();
         let sheet_ids: Vec<&str> = answer
             .citations
             .iter()
             .map(|c| c.sheet_id.as_str())
             .collect();
-        let mut tx = self.store.begin().await?;
-        if seq == 0 && request.conversation_id.is_none() {
-            store::query("INSERT INTO assistant_conversations (id, mode, lang, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
-                .bind(conversation_id)
-                .bind(match request.mode {
-                    Mode::Resident => "resident",
-                    Mode::Agent => "agent",
-                })
-                .bind(answer.lang.as_str())
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        } else {
-            store::query("UPDATE assistant_conversations SET updated_at = $1 WHERE id = $2")
-                .bind(&now)
-                .bind(conversation_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        }
-        store::query(
-            "INSERT INTO assistant_turns (conversation_id, seq, question, answer, sheet_ids, abstained, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(conversation_id)
-        .bind(seq)
-        // Residents write names, e-mails and phone numbers into questions: the stored turn keeps
-        // none of it (the answer itself only quotes official sheets).
-        .bind(telemetry::redact(question).as_ref())
-        .bind(&answer.text)
-        .bind(sheet_ids.join(","))
-        .bind(answer.abstained.is_some())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        // The answer is an automated decision: it joins the audit log in the same transaction.
-        self.store
-            .append_audit_in(
-                &mut tx,
-                &[governance::audit::Entry {
-                    actor: "assistant".into(),
-                    algorithm: "assistant-answering".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    kind: "answer".into(),
-                    inputs: serde_json::json!({
-                        "conversation_id": conversation_id,
-                        "turn": seq,
-                        "question": question,
-                        "mode": match request.mode {
-                            Mode::Resident => "resident",
-                            Mode::Agent => "agent",
-                        },
-                    }),
-                    output: serde_json::json!({
-                        "sources": sheet_ids,
-                        "confidence": answer.confidence,
-                        "abstained": answer.abstained.map(|a| a.as_str()),
-                        "lang": answer.lang.as_str(),
-                    }),
-                }],
-            )
-            .await?;
-        // Only the last turns are needed to understand follow-ups.
-        store::query("DELETE FROM assistant_turns WHERE conversation_id = $1 AND seq < $2")
-            .bind(conversation_id)
-            .bind(seq - KEPT_TURNS)
-            .execute(&mut *tx)
+        let mode = match request.mode {
+            Mode::Resident => "resident",
+            Mode::Agent => "agent",
+        };
+        // Residents write names, e-mails and phone numbers into questions: the stored turn and
+        // the audit record keep none of it (the answer itself only quotes official sheets).
+        let redacted = telemetry::redact(question).into_owned();
+        let turn = PendingTurn {
+            conversation_id: conversation_id.to_owned(),
+            seq,
+            new_conversation: (seq == 0 && request.conversation_id.is_none())
+                .then_some((mode, answer.lang.as_str())),
+            question: redacted.clone(),
+            answer: answer.text.clone(),
+            sheet_ids: sheet_ids.join(","),
+            abstained: answer.abstained.is_some(),
+            created_at: store::timestamp::now(),
+            audit: governance::audit::Entry {
+                actor: "assistant".into(),
+                algorithm: "assistant-answering".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                kind: "answer".into(),
+                inputs: serde_json::json!({
+                    "conversation_id": conversation_id,
+                    "turn": seq,
+                    "question": redacted,
+                    "mode": mode,
+                }),
+                output: serde_json::json!({
+                    "sources": sheet_ids,
+                    "confidence": answer.confidence,
+                    "abstained": answer.abstained.map(|a| a.as_str()),
+                    "lang": answer.lang.as_str(),
+                }),
+            },
+        };
+        let stopped =
+            || AssistantError::Store(StoreError::Config("the turn writer stopped".into()));
+        let (reply, written) = tokio::sync::oneshot::channel();
+        self.turns
+            .send((turn, reply))
             .await
-            .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
+            .map_err(|_| stopped())?;
+        written.await.map_err(|_| stopped())?
     }
 }
 

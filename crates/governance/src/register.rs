@@ -77,7 +77,7 @@ pub fn suite_for(kind: &str) -> Option<&'static str> {
         "nab" => "sensors-nab",
         "forecast" => "sensors-forecast",
         "mobility-bench" => "mobility-bench",
-        "redaction-eval" => "redaction-eval:heldout2.jsonl",
+        "redaction-eval" => "redaction-eval:heldout3.jsonl",
         _ => return None,
     })
 }
@@ -322,9 +322,9 @@ mod tests {
     #[test]
     fn performance_comes_from_recorded_runs_only() {
         let register = Register::shipped().with_performance(|suite| {
-            (suite == "redaction-eval:heldout2.jsonl").then(|| Run {
+            (suite == "redaction-eval:heldout3.jsonl").then(|| Run {
                 suite: suite.into(),
-                command: "parvis redact --eval heldout2.jsonl".into(),
+                command: "parvis redact --eval heldout3.jsonl".into(),
                 machine: "test".into(),
                 finished_at: "2026-11-26T07:52:55Z".into(),
                 results: r#"{"email": {"precision": 1.0, "recall": 0.99}, "lines": 207}"#.into(),
@@ -344,7 +344,7 @@ mod tests {
         );
         assert_eq!(
             performance[0]["measured_by"]["command"],
-            "parvis redact --eval heldout2.jsonl"
+            "parvis redact --eval heldout3.jsonl"
         );
         // Nothing measured: the value is null, never invented.
         let nab = register
