@@ -78,7 +78,12 @@ struct Inner {
     assistant: Option<Arc<assistant::Assistant>>,
     requests: Option<Arc<requests::Requests>>,
     sensors: Option<Arc<sensors::platform::Sensors>>,
+    not_found_page: Option<NotFoundPage>,
 }
+
+/// Renders the HTML page a browser gets for an unknown path (from the request's headers, for
+/// its language).
+pub type NotFoundPage = Arc<dyn Fn(&axum::http::HeaderMap) -> String + Send + Sync>;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +110,7 @@ impl AppState {
                 assistant: None,
                 requests: None,
                 sensors: None,
+                not_found_page: None,
             }),
         }
     }
@@ -121,6 +127,15 @@ impl AppState {
     /// Wires the assistant in (before the state is shared).
     pub fn with_assistant(self, assistant: Arc<assistant::Assistant>) -> AppState {
         self.edit(|inner| inner.assistant = Some(assistant))
+    }
+
+    /// The page browsers get for unknown paths outside the APIs (before the state is shared).
+    pub fn with_not_found_page(self, page: NotFoundPage) -> AppState {
+        self.edit(|inner| inner.not_found_page = Some(page))
+    }
+
+    pub fn not_found_page(&self) -> Option<&NotFoundPage> {
+        self.inner.not_found_page.as_ref()
     }
 
     /// Wires the service requests in (before the state is shared).
@@ -190,7 +205,13 @@ impl AppState {
 
 /// The whole application: every route, wrapped in every layer.
 pub fn router(state: AppState) -> Router {
-    let routes = routes::routes().with_state(state.clone());
+    router_with(state, Router::new())
+}
+
+/// The application with more routes (the web pages) merged in before the 404 fallback and
+/// wrapped in the same layers.
+pub fn router_with(state: AppState, pages: Router<AppState>) -> Router {
+    let routes = routes::routes().merge(pages).with_state(state.clone());
     middleware::wrap(routes, state)
 }
 

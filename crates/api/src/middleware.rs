@@ -119,7 +119,8 @@ async fn normalise_errors(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json") || ct.contains("xml"));
+        // An HTML page (the web pages' errors, the 404 page) is a deliberate body too.
+        .is_some_and(|ct| ct.contains("json") || ct.contains("xml") || ct.contains("text/html"));
     if structured {
         return response;
     }

@@ -121,9 +121,28 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 
 /// No route: the catalogue's error, or the protocol's own shape under `/open311/` and
 /// `/ngsi-ld/`.
-async fn route_not_found(method: Method, uri: Uri) -> Response {
+async fn route_not_found(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let path = uri.path();
     let message = format!("no route for {method} {path}");
+    // A browser asking for a page gets a page.
+    let api = ["/api/", "/open311/", "/ngsi-ld/", "/v1/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !api
+        && wants_html
+        && let Some(page) = state.not_found_page()
+    {
+        return (StatusCode::NOT_FOUND, axum::response::Html(page(&headers))).into_response();
+    }
     if let Some(rest) = path.strip_prefix("/open311/") {
         return crate::open311::Open311Error {
             status: StatusCode::NOT_FOUND,

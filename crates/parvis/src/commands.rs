@@ -223,7 +223,11 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .with_assistant(assistant)
         .with_requests(requests)
         .with_sensors(sensors);
-    let app = api::router(state);
+    // The web pages share the port, the layers and the state; browsers get a page for 404s.
+    let app = api::router_with(
+        state.with_not_found_page(web::not_found_page()),
+        web::routes(),
+    );
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -19,6 +19,9 @@ pub fn planar(lat: f64, lon: f64) -> [f64; 2] {
     [lon * METRES_PER_DEGREE_LON, lat * METRES_PER_DEGREE_LAT]
 }
 
+/// An arrondissement's number, name and outer boundary as (lon, lat) points.
+pub type Outline<'a> = (u8, &'a str, Vec<(f64, f64)>);
+
 /// The 20 arrondissements of Paris.
 #[derive(Debug, Clone)]
 pub struct Arrondissements {
@@ -89,6 +92,17 @@ impl Arrondissements {
             .iter()
             .find(|(n, _, _)| *n == arrondissement)
             .map(|(_, name, _)| name.as_str())
+    }
+
+    /// Each arrondissement's number, name and outer boundary as (lon, lat) points, for maps.
+    pub fn outlines(&self) -> Vec<Outline<'_>> {
+        self.polygons
+            .iter()
+            .map(|(n, name, polygon)| {
+                let points = polygon.exterior().coords().map(|c| (c.x, c.y)).collect();
+                (*n, name.as_str(), points)
+            })
+            .collect()
     }
 
     /// The boundaries as GeoJSON, for maps.
