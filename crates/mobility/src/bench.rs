@@ -111,6 +111,11 @@ impl Scenario {
 
     /// Every scenario folder under `root` (or `root` itself), by name.
     pub fn discover(root: &Path) -> Result<Vec<Scenario>, BenchError> {
+        // SUMO runs in the scenario's folder: a relative path would no longer point to it.
+        let root = &std::fs::canonicalize(root).map_err(|e| BenchError::Scenario {
+            path: root.to_owned(),
+            reason: e.to_string(),
+        })?;
         if let Ok(scenario) = Scenario::load(root) {
             return Ok(vec![scenario]);
         }

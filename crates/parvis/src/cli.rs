@@ -118,10 +118,14 @@ pub struct ServeArgs {
     /// The chat model for --llm-url.
     #[arg(long, value_name = "MODEL")]
     pub llm_model: Option<String>,
-    /// On an empty store, add demonstration data first: synthetic service requests across
-    /// Paris and four weeks of synthetic sensor counts (marked as demonstration, never real).
-    #[arg(long)]
+    /// On an empty store, add demonstration data first (the default, `demo` in the
+    /// configuration): synthetic service requests across Paris, four weeks of synthetic sensor
+    /// counts (marked as demonstration, never real) and a recorded signal-control benchmark.
+    #[arg(long, conflicts_with = "no_demo")]
     pub demo: bool,
+    /// Never add demonstration data (production).
+    #[arg(long)]
+    pub no_demo: bool,
 }
 
 #[derive(Debug, Args)]

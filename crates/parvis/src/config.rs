@@ -31,6 +31,9 @@ pub struct Config {
     /// `mqtt://host:port` of a broker whose sensor topics `serve` ingests (`sensors.mqtt_topics`);
     /// absent: no MQTT ingestion.
     pub mqtt_url: Option<String>,
+    /// `serve` adds demonstration data to an empty store (turn off in production, or
+    /// `serve --no-demo`).
+    pub demo: bool,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
@@ -199,6 +202,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
             mqtt_url: None,
+            demo: true,
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),

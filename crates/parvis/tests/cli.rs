@@ -18,6 +18,8 @@ fn parvis(dir: &Path) -> Command {
             command.env_remove(name);
         }
     }
+    // Tests start from an empty store unless they ask for the demonstration data (`--demo`).
+    command.env("PARVIS_DEMO", "false");
     command
 }
 

@@ -51,7 +51,7 @@ pub fn grouped_bars(label: &str, groups: &[String], series: &[(String, Vec<f64>)
         svg class="chart" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(label) {
             title { (label) }
             line x1=(left) y1=(h - bottom) x2=(w) y2=(h - bottom) class="axis" {}
-            text x="2" y="14" class="tick" { (fmt(max)) }
+            text x="2" y="14" class="tick" { (format!("{max:.2}")) }
             @for (g, name) in groups.iter().enumerate() {
                 @for (s, (series_name, values)) in series.iter().enumerate() {
                     @let v = values.get(g).copied().unwrap_or(f64::NAN);
@@ -60,7 +60,7 @@ pub fn grouped_bars(label: &str, groups: &[String], series: &[(String, Vec<f64>)
                         rect x=(fmt(left + g as f64 * group_w + group_w * 0.1 + s as f64 * bar_w))
                             y=(fmt(h - bottom - bar_h)) width=(fmt(bar_w * 0.9)) height=(fmt(bar_h))
                             fill=(PALETTE[s % PALETTE.len()]) {
-                            title { (name) ", " (series_name) " : " (fmt(v)) }
+                            title { (name) ", " (series_name) " : " (format!("{v:.2}")) }
                         }
                     }
                 }

@@ -210,6 +210,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Retard moyen par véhicule (s)",
         "Mean delay per vehicle (s)",
     ),
+    (
+        "delay_ratio",
+        "Retard moyen rapporté à celui du plan de feux fixe (1 = plan fixe ; plus bas, mieux).",
+        "Mean delay relative to the fixed-time plan's (1 = fixed plan; lower is better).",
+    ),
     ("scenario", "Scénario", "Scenario"),
     ("controller", "Contrôleur", "Controller"),
     (

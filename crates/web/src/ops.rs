@@ -672,10 +672,15 @@ pub async fn mobility(ctx: Ctx, State(state): State<AppState>) -> Response {
                         scenarios
                             .iter()
                             .map(|s| {
+                                // Scenarios differ by orders of magnitude: each controller's
+                                // delay is drawn relative to the fixed-time plan's.
+                                let fixed = delay
+                                    .get(&(s.clone(), "fixed".to_owned()))
+                                    .copied()
+                                    .unwrap_or(f64::NAN);
                                 delay
                                     .get(&(s.clone(), c.clone()))
-                                    .copied()
-                                    .unwrap_or(f64::NAN)
+                                    .map_or(f64::NAN, |d| d / fixed)
                             })
                             .collect(),
                     )
@@ -683,7 +688,8 @@ pub async fn mobility(ctx: Ctx, State(state): State<AppState>) -> Response {
                 .collect();
             html! {
                 p class="meta" { (run.finished_at.get(..16).unwrap_or(&run.finished_at)) " — " (run.machine) " — " code { (run.command) } }
-                (charts::grouped_bars(ctx.t("delay"), &scenarios, &series))
+                (charts::grouped_bars(ctx.t("delay_ratio"), &scenarios, &series))
+                p class="help" { (ctx.t("delay_ratio")) }
                 table id="bench" {
                     caption { (ctx.t("delay")) }
                     thead { tr { th scope="col" { (ctx.t("scenario")) } @for c in &controllers { th scope="col" { (c) } } } }
