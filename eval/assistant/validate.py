@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Validate the realistic assistant question sets against the PIAF service-public corpus.
 
+Files checked: dev-realistic.jsonl, heldout-realistic.jsonl (both development sets now),
+dev-english.jsonl (English development set) and heldout2-realistic.jsonl (the held-out set).
+dev-paris.jsonl (gold ids from the Paris knowledge base, not the corpus) is only used for the
+check that no question is repeated across files.
+
 Usage: python3 eval/assistant/validate.py [path/to/corpus.jsonl]
 Default corpus: /work/shared/data/service-public/piaf/corpus.jsonl
 Exits non-zero on any hard error; prints counts and warnings.
@@ -12,7 +17,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CORPUS = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/service-public/piaf/corpus.jsonl")
 OLD_DEV = CORPUS.parent / "dev-questions.jsonl"
-FILES = {"dev": (HERE / "dev-realistic.jsonl", "rdev"), "heldout": (HERE / "heldout-realistic.jsonl", "rheld")}
+FILES = {
+    "dev": (HERE / "dev-realistic.jsonl", "rdev"),
+    "heldout": (HERE / "heldout-realistic.jsonl", "rheld"),
+    "dev-english": (HERE / "dev-english.jsonl", "rdeven"),
+    "heldout2": (HERE / "heldout2-realistic.jsonl", "rheld2"),
+}
+PARIS = HERE / "dev-paris.jsonl"  # other knowledge base: only checked for repeated questions
 KEYS = {"id", "question", "lang", "in_scope", "gold_ids", "answers"}
 
 def norm(s):
@@ -29,6 +40,13 @@ old_dev = {norm(json.loads(l)["question"]) for l in OLD_DEV.open(encoding="utf-8
 
 errors, warnings = [], []
 seen_q = {}
+if PARIS.exists():
+    for l in PARIS.open(encoding="utf-8"):
+        r = json.loads(l)
+        nq = norm(r["question"])
+        if nq in seen_q:
+            errors.append(f"dev-paris:{r['id']}: duplicate question (also {seen_q[nq]})")
+        seen_q[nq] = f"dev-paris:{r['id']}"
 gold_by_file = {}
 for name, (path, prefix) in FILES.items():
     rows = [json.loads(l) for l in path.open(encoding="utf-8")]
@@ -78,8 +96,22 @@ for name, (path, prefix) in FILES.items():
     gold_by_file[name] = gold
     print(f"{name}: {len(rows)} rows, {dict(sorted(cats.items()))}, {len(gold)} distinct gold sheets, {n_answers} answer facts")
 
-overlap = gold_by_file["dev"] & gold_by_file["heldout"]
-print(f"gold sheets shared by dev and heldout: {len(overlap)} {sorted(overlap)}")
+names = list(FILES)
+for i, a in enumerate(names):
+    for b in names[i + 1:]:
+        overlap = gold_by_file[a] & gold_by_file[b]
+        shown = sorted(overlap) if len(overlap) <= 12 else sorted(overlap)[:12] + ["..."]
+        print(f"gold sheets shared by {a} and {b}: {len(overlap)} {shown}")
+# The new held-out set must not share gold sheets with the English development set, and at
+# least half of its gold sheets must be sheets that the older files do not use as gold.
+h2 = gold_by_file["heldout2"]
+if h2 & gold_by_file["dev-english"]:
+    errors.append(f"heldout2 shares gold sheets with dev-english: {sorted(h2 & gold_by_file['dev-english'])}")
+older = gold_by_file["dev"] | gold_by_file["heldout"]
+new_h2 = h2 - older
+print(f"heldout2 gold sheets not used as gold by dev-realistic or heldout-realistic: {len(new_h2)} of {len(h2)}")
+if 2 * len(new_h2) < len(h2):
+    errors.append("fewer than half of the heldout2 gold sheets are new")
 for w in warnings:
     print("WARN", w)
 for e in errors:

@@ -132,16 +132,19 @@ pub async fn open_migrated_store(config: &Config) -> anyhow::Result<Store> {
 
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let store = open_migrated_store(config).await?;
-    if Keys::new(store.clone())
-        .list()
-        .await?
-        .iter()
-        .all(|k| k.revoked_at.is_some())
-    {
-        tracing::warn!(
-            "no API key yet: routes that need one answer 401; create one with \
-             `parvis keys create --role admin --name <who>`"
-        );
+    let keys = Keys::new(store.clone());
+    let mut demo_key = None;
+    if keys.list().await?.iter().all(|k| k.revoked_at.is_some()) {
+        if demo {
+            // A first look at the dashboard needs an operator: the demonstration creates one
+            // and shows its key once, on the terminal (never in the logs).
+            demo_key = Some(keys.create("demo-operator", Role::Operator).await?.secret);
+        } else {
+            tracing::warn!(
+                "no API key yet: routes that need one answer 401; create one with \
+                 `parvis keys create --role admin --name <who>`"
+            );
+        }
     }
     let assistant = std::sync::Arc::new(
         assistant::Assistant::open_with(store.clone(), &config.data_dir, config.embedder()?)
@@ -235,6 +238,13 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
+    if let Some(key) = demo_key {
+        println!(
+            "Demonstration operator key (shown once; revoke it with `parvis keys revoke`): {key}\n\
+             Sign in at http://{address}/signin — the public pages are http://{address}/assistant \
+             and http://{address}/register."
+        );
+    }
     tracing::info!(%address, store = %store.describe(), data_dir = %config.data_dir.display(), "Parvis serving on http://{address}");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

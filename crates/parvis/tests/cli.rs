@@ -635,3 +635,35 @@ fn audit_verify_names_the_first_tampered_record() {
         assert!(stderr.contains(expected), "{expected}: {stderr}");
     }
 }
+
+/// A first `serve` with demonstration data and no key creates an operator key and shows it
+/// once on the terminal, so that a new user can sign in to the dashboard.
+#[test]
+fn a_first_demo_serve_shows_an_operator_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = free_port();
+    let mut child = parvis(dir.path())
+        .args(["serve", "--demo", "--listen", &address.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Demonstration operator key"))
+        .expect("the key line");
+    let key = line.rsplit(' ').next().unwrap().to_owned();
+    let (status, body) = http(address, "GET", "/api/v1/me", Some(&key), None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"operator\""), "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A later start, with keys in the store, creates no other.
+    let again = Server::start_with(parvis(dir.path()), &["--demo"]);
+    drop(again);
+    let listed = ok(parvis(dir.path()).args(["keys", "list"]).output().unwrap());
+    assert_eq!(listed.matches("demo-operator").count(), 1, "{listed}");
+}
