@@ -104,7 +104,6 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::mobility_routes::status))
         .routes(routes!(crate::register_routes::register))
         .routes(routes!(crate::register_routes::register_entry))
-        .routes(routes!(crate::register_routes::register_page))
         .routes(routes!(crate::fairness_routes::fairness))
 }
 

@@ -216,6 +216,30 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Mean delay relative to the fixed-time plan's (1 = fixed plan; lower is better).",
     ),
     ("scenario", "Scénario", "Scenario"),
+    (
+        "register_intro",
+        "Les algorithmes que Parvis utilise, ce qu'ils font, comment ils sont contrôlés et comment contester une décision. Les performances viennent des dernières évaluations enregistrées par Parvis (date et commande indiquées), jamais d'une saisie manuelle.",
+        "The algorithms Parvis runs, what they do, how they are overseen and how to object to a decision. Performance comes from the latest evaluations Parvis recorded (date and command shown), never typed by hand.",
+    ),
+    (
+        "register_lang_note",
+        "Format : Algorithmic Transparency Standard 0.3.1 et articles L312-1-3 et L311-3-1 du CRPA.",
+        "Format: Algorithmic Transparency Standard 0.3.1 and articles L312-1-3 and L311-3-1 of the CRPA; fields other than name, summary and goal are in French.",
+    ),
+    ("goal", "Objectif", "Goal"),
+    ("human", "Intervention humaine", "Human oversight"),
+    (
+        "objection",
+        "Contester ou demander une explication",
+        "Objecting or asking for an explanation",
+    ),
+    ("contact", "Contact", "Contact"),
+    (
+        "perf_caption",
+        "Performance mesurée",
+        "Measured performance",
+    ),
+    ("command", "Commande", "Command"),
     ("controller", "Contrôleur", "Controller"),
     (
         "live_control",

@@ -1,6 +1,6 @@
 //! The web pages Parvis serves on the API's port: the operations dashboard (`/`,
 //! `/requests`, `/sensors`, `/mobility`, behind an operator sign-in) and the public pages
-//! (`/assistant`; `/register` is the API crate's). Server-rendered HTML (maud), a stylesheet and
+//! (`/assistant`, `/register`). Server-rendered HTML (maud), a stylesheet and
 //! a small script embedded in the binary, charts and the map as inline SVG, live alerts over
 //! server-sent events. French by default, English with `?lang=en` (remembered in a cookie).
 //!
@@ -310,6 +310,7 @@ pub fn routes() -> Router<AppState> {
         .route("/live/alerts", get(ops::live_alerts))
         .route("/mobility", get(ops::mobility))
         .route("/assistant", get(public::assistant).post(public::ask))
+        .route("/register", get(public::register))
         .route("/signin", get(public::signin_form).post(public::signin))
         .route("/signout", post(public::signout))
         .route("/assets/{file}", get(asset))

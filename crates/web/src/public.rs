@@ -235,3 +235,59 @@ pub async fn signout(
     );
     response
 }
+
+/// The public algorithm register: every algorithm Parvis runs, with its measured performance
+/// and the run that measured it (JSON at `/api/register`).
+pub async fn register(ctx: Ctx, State(state): State<AppState>) -> Response {
+    let Ok(register) = api::register_routes::measured_register(state.store()).await else {
+        return crate::error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, ctx.t("unavailable"));
+    };
+    let en = ctx.lang == crate::Lang::En;
+    let text = |a: &serde_json::Map<String, serde_json::Value>, key: &str| -> String {
+        let translated = if en {
+            a.get(&format!("{key}_en"))
+        } else {
+            None
+        };
+        match translated.or_else(|| a.get(key)) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        }
+    };
+    let body = html! {
+        p { (ctx.t("register_intro")) }
+        p class="help" { a href="/api/register" { "JSON" } " — " (ctx.t("register_lang_note")) }
+        nav aria-label=(ctx.t("register")) {
+            ul { @for a in &register.algorithms { li { a href={ "#" (text(a, "id")) } { (text(a, "name")) } } } }
+        }
+        @for a in &register.algorithms {
+            section id=(text(a, "id")) {
+                h2 { (text(a, "name")) }
+                p { (text(a, "description_short")) }
+                dl class="facts" {
+                    dt { (ctx.t("goal")) } dd { (text(a, "goal")) }
+                    dt { (ctx.t("status")) } dd { (text(a, "status")) }
+                    dt { (ctx.t("human")) } dd { (text(a, "human_intervention")) }
+                    dt { (ctx.t("objection")) } dd { (text(a, "objection_procedure")) }
+                    dt { (ctx.t("contact")) } dd { (text(a, "contact_email")) }
+                }
+                table {
+                    caption { (ctx.t("perf_caption")) }
+                    thead { tr { th scope="col" { (ctx.t("metric")) } th scope="col" { (ctx.t("value")) } th scope="col" { (ctx.t("measured_on")) } th scope="col" { (ctx.t("command")) } } }
+                    tbody {
+                        @for p in a.get("performance").and_then(|p| p.as_array()).into_iter().flatten() {
+                            tr {
+                                td { (p["metric"].as_str().unwrap_or_default()) }
+                                td { @if p["value"].is_null() { (ctx.t("not_measured")) } @else { (p["value"].to_string()) } }
+                                td { (p["measured_by"]["date"].as_str().unwrap_or("—")) }
+                                td { code { (p["measured_by"]["command"].as_str().unwrap_or("—")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(&ctx, ctx.t("register"), body).into_response()
+}

@@ -129,6 +129,36 @@ async fn sign_in_roles_cookies_languages_and_errors() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("id=\"question-error\""), "{}", page.body);
 
+    // The public register page: every algorithm, its objection procedure, its performance
+    // with the run that measured it (here: none yet).
+    let page = send(&app, get("/register", None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("<section id=").count(),
+        9,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Contester ou demander une explication"));
+    assert!(page.body.contains("pas encore mesurée"));
+    store
+        .record_run(&store::runs::BenchmarkRun {
+            suite: "redaction-eval:heldout3.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout3.jsonl".into(),
+            machine: "test".into(),
+            started_at: "2026-11-26T07:52:00.000000Z".into(),
+            finished_at: "2026-11-26T07:52:55.000000Z".into(),
+            results: r#"{"nir": {"precision": 1.0, "recall": 1.0}}"#.into(),
+        })
+        .await
+        .unwrap();
+    let page = send(&app, get("/register?lang=en", None)).await;
+    assert!(
+        page.body
+            .contains("parvis redact --eval eval/redaction/heldout3.jsonl")
+    );
+    assert!(page.body.contains("Measured performance"));
+
     // Unknown pages: an HTML page for browsers, the API's error body elsewhere.
     let page = send(&app, get("/nowhere", None)).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
