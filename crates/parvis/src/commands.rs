@@ -187,6 +187,9 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         seed_demo(&requests, &sensors).await?;
     }
+    // With demonstration data, the three demo counters keep reporting (one reading a minute,
+    // an incident every quarter of an hour) so the live views have something to show.
+    let demo_feed = demo.then(|| tokio::spawn(replay_demo_feed(sensors.clone())));
     let retention = {
         let store = store.clone();
         let policy = config.retention.policy();
@@ -263,6 +266,9 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     }
     refresher.abort();
     retention.abort();
+    if let Some(feed) = demo_feed {
+        feed.abort();
+    }
     for task in [mqtt, webhook].into_iter().flatten() {
         task.abort();
     }
@@ -377,6 +383,50 @@ async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
 /// Demonstration data for an empty store: 600 synthetic requests over the last 30 days (about
 /// half closed) and four weeks of hourly counts from three synthetic sensors, one of which
 /// shows an incident in its last hours (an alert). Descriptions and ids say "démo".
+/// The demo counters' live feed: each minute, a reading per counter on the same daily pattern
+/// as the seeded weeks; every fifteenth minute, one counter reads four times its usual count.
+async fn replay_demo_feed(sensors: std::sync::Arc<sensors::platform::Sensors>) {
+    let period = Duration::from_secs(60);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut minute: u64 = 0;
+    loop {
+        every.tick().await;
+        minute += 1;
+        let now = time::OffsetDateTime::now_utc();
+        let busy = (7..21).contains(&now.hour());
+        let mut batch = Vec::new();
+        for (k, name) in ["demo-rivoli", "demo-voltaire", "demo-sebastopol"]
+            .iter()
+            .enumerate()
+        {
+            let base = if busy { 600.0 } else { 150.0 } * (1.0 + 0.2 * k as f64);
+            let wobble = ((minute * 7919 + k as u64 * 104_729) % 41) as f64 - 20.0;
+            let incident = minute.is_multiple_of(15) && (minute / 15) % 3 == k as u64;
+            let mut attributes = std::collections::BTreeMap::new();
+            attributes.insert(
+                "intensity".to_owned(),
+                sensors::platform::Attribute {
+                    value: sensors::platform::Value::Number(if incident {
+                        base * 4.0
+                    } else {
+                        base + wobble
+                    }),
+                    observed_ms: Some(now.unix_timestamp() * 1000),
+                    unit_code: None,
+                },
+            );
+            batch.push(sensors::platform::Entity {
+                id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
+                entity_type: "TrafficFlowObserved".into(),
+                attributes,
+            });
+        }
+        if let Err(error) = sensors.upsert(batch, true).await {
+            tracing::warn!(%error, "demonstration feed: reading not stored");
+        }
+    }
+}
+
 /// A real signal-control benchmark run, shipped as demonstration data.
 const DEMO_MOBILITY_BENCH: &str = include_str!("../demo/mobility-bench.json");
 
