@@ -282,13 +282,17 @@ static MANIPULATION: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(system|systeme) ?prompt|\bprompt (systeme|system)|\bjailbreak|\bdan\b|developer mode|mode (developpeur|dev)\b",
         r"|\b(you are|tu es|vous etes) (now|maintenant|desormais)\b|\bpretend\b|fais semblant|\brole ?play|joue le role|act as\b|agis comme",
         r"|\b(reponds?|answer|reply|dis|say) (uniquement|seulement|only|just)\b",
+        r"|\b(just|only|simply) (say|answer|reply|confirm|agree)\b|\bno sources? (needed|required)|\bsans (citer|source)",
+        r"|\blet'?s play a game\b|\bstay in character\b|\bjouons a un jeu\b|\breste dans (ton|le) (role|personnage)\b",
+        r"|\b(based|relying) (only|solely|exclusively|just) on\b|\ben (te|vous) (basant|fondant) (uniquement|seulement)\b",
         r"|\b(repete|repeat|print|affiche|reveal|revele)\b.{0,30}\b(instruction|prompt|consigne|rules|regles)",
         r"|\b(forge|falsifi|faux papiers|fake (passport|id)|contrefa)",
         r"|\b(nouvelles? (instructions?|consignes?|regles?)|new (instructions?|rules?|orders?))\b",
-        r"|\b(desactive[rsz]?|disable|turn off|enleve[rsz]?|remove|leve[rsz]?|lift)\b.{0,30}\b(filtres?|filters?|restrictions?|garde-fous?|safety|limites?|limits?|censure|censorship)",
+        r"|\b(desactive[rsz]?|disable|turn off|enleve[rsz]?|remove|leve[rsz]?|lift)\b.{0,30}\b(filtres?|filters?|restrictions?|garde-fous?|safety|limites?|limits?|censure|censorship|refusals?|refus)",
+        r"|\b(user is|i am|i'm|je suis|l'utilisateur est) (a |an |un )?(verified |certified |verifie )?(admin|administrator|administrateur|developer|developpeur)\b",
         r"|\b(administrateur|administrator|admin|developpeur|developer)\b.{0,40}\b(mot de passe|password|acces|access)",
         r"|\b(base64|rot13|decode|decoder|dechiffre)\b",
-        r"|\b(faux|fausse|fake|forged?|bogus)\b.{0,30}\b(avis|document|papier|attestation|certificat|certificate|fiche|bulletin|facture|invoice|diplome|diploma|passeport|passport|carte|card|id)",
+        r"|\b(faux|fausse|fake|forged?|bogus)\b.{0,30}\b(avis|document|papier|attestation|certificat|certificate|fiche|bulletin|facture|invoice|diplome|diploma|passeport|passport|carte|card|id|plates?|plaques?|immatriculation)",
         r"|\b(voler|steal|pirater|hack|cambrioler|break into|frauder|cheat)\b",
     ))
     .expect("valid pattern")
@@ -301,6 +305,7 @@ static PERSONAL_ADVICE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bsymptom|\bdiagnos|\bi feel sick\b|\bfievre\b|\bfever\b",
         r"|\b(gagner|win)\b.{0,30}\b(proces|procès|divorce|case|lawsuit|trial|contre)",
         r"|\b(strategie|strategy)\b.{0,30}\b(juridique|legal|avocat|lawyer|proces|court)",
+        r"|\b(arguments?|argumenter)\b.{0,40}\b(court|tribunal|juge|judge|proces|audience|hearing)",
     ))
     .expect("valid pattern")
 });
