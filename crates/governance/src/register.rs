@@ -70,7 +70,7 @@ pub struct Register {
 /// there is one.
 pub fn suite_for(kind: &str) -> Option<&'static str> {
     Some(match kind {
-        "assistant-eval" => "assistant-eval:heldout-realistic.jsonl",
+        "assistant-eval" => "assistant-eval:heldout2-realistic.jsonl",
         "requests-eval" => "requests-classification",
         "requests-routing" => "requests-routing",
         "requests-duplicates" => "requests-duplicates",
