@@ -319,9 +319,18 @@ impl Sensors {
         }
         // Repeated (series, instant) pairs are ignored, within the batch and against the store.
         let mut inserted: Vec<bool> = Vec::with_capacity(observations.len());
+        let sqlite = self.store.backend() == store::Backend::Sqlite;
         for chunk in observations.chunks(rows_per_statement) {
+            // SQLite: anonymous parameters, which it binds by position without looking up a
+            // name per parameter (numbered ones made the lookup quadratic in the row count).
             let placeholders: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .map(|i| {
+                    if sqlite {
+                        "(?, ?, ?)".to_owned()
+                    } else {
+                        format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)
+                    }
+                })
                 .collect();
             let sql = format!(
                 "INSERT INTO sensor_observations (series_id, observed_ms, value) VALUES {} \
