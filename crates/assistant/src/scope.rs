@@ -21,7 +21,7 @@ const TRAINING: &str = include_str!("../data/scope-train.jsonl");
 
 /// Below this probability of being in scope, the assistant declines (calibrated on the
 /// development sets, see `eval/assistant/README.md`).
-pub const DEFAULT_SCOPE_THRESHOLD: f32 = 0.2;
+pub const DEFAULT_SCOPE_THRESHOLD: f32 = 0.15;
 
 #[derive(Deserialize)]
 struct Row {

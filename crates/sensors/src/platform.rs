@@ -233,9 +233,19 @@ impl Sensors {
             }
         }
         let rows_per_statement = rows_per_statement(self.store.backend());
+        // SQLite: anonymous parameters, which it binds by position without looking up a name
+        // per parameter (numbered ones make that lookup quadratic in the statement's size).
+        let sqlite = self.store.backend() == store::Backend::Sqlite;
+        let param = |n: usize| {
+            if sqlite {
+                "?".to_owned()
+            } else {
+                format!("${n}")
+            }
+        };
         let mut tx = self.store.begin().await?;
         for ids in order.chunks(rows_per_statement) {
-            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let placeholders: Vec<String> = (1..=ids.len()).map(param).collect();
             let sql = format!(
                 "SELECT id, type, attributes FROM sensor_entities WHERE id IN ({})",
                 placeholders.join(", ")
@@ -276,14 +286,8 @@ impl Sensors {
             }
             let values: Vec<String> = (0..rows.len())
                 .map(|i| {
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        5 * i + 1,
-                        5 * i + 2,
-                        5 * i + 3,
-                        5 * i + 4,
-                        5 * i + 5
-                    )
+                    let p: Vec<String> = (1..=5).map(|k| param(5 * i + k)).collect();
+                    format!("({})", p.join(", "))
                 })
                 .collect();
             let sql = format!(
@@ -319,17 +323,11 @@ impl Sensors {
         }
         // Repeated (series, instant) pairs are ignored, within the batch and against the store.
         let mut inserted: Vec<bool> = Vec::with_capacity(observations.len());
-        let sqlite = self.store.backend() == store::Backend::Sqlite;
         for chunk in observations.chunks(rows_per_statement) {
-            // SQLite: anonymous parameters, which it binds by position without looking up a
-            // name per parameter (numbered ones made the lookup quadratic in the row count).
             let placeholders: Vec<String> = (0..chunk.len())
                 .map(|i| {
-                    if sqlite {
-                        "(?, ?, ?)".to_owned()
-                    } else {
-                        format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)
-                    }
+                    let p: Vec<String> = (1..=3).map(|k| param(3 * i + k)).collect();
+                    format!("({})", p.join(", "))
                 })
                 .collect();
             let sql = format!(
