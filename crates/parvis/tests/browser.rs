@@ -131,6 +131,26 @@ async fn shot(browser: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+async fn type_into(browser: &Client, css: &str, text: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
@@ -199,20 +219,13 @@ async fn residents_and_operators_use_the_pages_in_chromium() {
             .await
             .contains("assistant automatique")
     );
-    browser
-        .find(Locator::Css("#question"))
-        .await
-        .unwrap()
-        .send_keys("comment faire enlever un vieux canapé ?")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.ask button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &browser,
+        "#question",
+        "comment faire enlever un vieux canapé ?",
+    )
+    .await;
+    click(&browser, "form.ask button").await;
     let source = browser
         .wait()
         .for_element(Locator::Css("ol.sources a"))
@@ -261,20 +274,8 @@ async fn residents_and_operators_use_the_pages_in_chromium() {
             .path()
             .ends_with("/signin")
     );
-    browser
-        .find(Locator::Css("#key"))
-        .await
-        .unwrap()
-        .send_keys("pvs_wrong_key")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.signin button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&browser, "#key", "pvs_wrong_key").await;
+    click(&browser, "form.signin button").await;
     assert!(
         browser
             .wait()
@@ -286,20 +287,8 @@ async fn residents_and_operators_use_the_pages_in_chromium() {
             .unwrap()
             .contains("Clé inconnue")
     );
-    browser
-        .find(Locator::Css("#key"))
-        .await
-        .unwrap()
-        .send_keys(&operator)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.signin button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&browser, "#key", &operator).await;
+    click(&browser, "form.signin button").await;
 
     // Back on the requests page: the demo requests are on the map.
     browser

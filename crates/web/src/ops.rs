@@ -453,19 +453,38 @@ pub async fn merge(
     Path(id): Path<i64>,
     Form(form): Form<MergeForm>,
 ) -> Response {
-    let user = match ctx.operator() {
-        Ok(user) => user.clone(),
-        Err(redirect) => return redirect.into_response(),
+    let (actor, service) = match acting_operator(&ctx, &state) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let Some(service) = state.requests() else {
-        return error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, ctx.t("unavailable"));
-    };
-    match service
-        .merge(id, form.into, &format!("operator:{}", user.name))
-        .await
-    {
+    let outcome = service.merge(id, form.into, &actor).await;
+    back_to_request(&ctx, id, outcome)
+}
+
+/// Who acts (`operator:<name>`) and the request service, or the response to send instead (the
+/// sign-in, or an error page).
+fn acting_operator<'a>(
+    ctx: &Ctx,
+    state: &'a AppState,
+) -> Result<(String, &'a std::sync::Arc<requests::Requests>), Box<Response>> {
+    let user = ctx
+        .operator()
+        .map_err(|redirect| Box::new(redirect.into_response()))?;
+    let service = state.requests().ok_or_else(|| {
+        Box::new(error_page(
+            ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            ctx.t("unavailable"),
+        ))
+    })?;
+    Ok((format!("operator:{}", user.name), service))
+}
+
+/// After a change: back to the request's page, or the error.
+fn back_to_request<T>(ctx: &Ctx, id: i64, outcome: Result<T, requests::RequestError>) -> Response {
+    match outcome {
         Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
-        Err(error) => error_page(&ctx, StatusCode::CONFLICT, &error.to_string()),
+        Err(error) => error_page(ctx, StatusCode::CONFLICT, &error.to_string()),
     }
 }
 
@@ -482,12 +501,9 @@ pub async fn stage(
     Path(id): Path<i64>,
     Form(form): Form<StageForm>,
 ) -> Response {
-    let user = match ctx.operator() {
-        Ok(user) => user.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
-    let Some(service) = state.requests() else {
-        return error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, ctx.t("unavailable"));
+    let (actor, service) = match acting_operator(&ctx, &state) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
     let stage = requests::Stage::parse(&form.stage).filter(|s| *s != requests::Stage::Merged);
     let note = form.note.trim();
@@ -498,13 +514,8 @@ pub async fn stage(
         return request_page(&ctx, &state, id, Some(("note", ctx.t("note_too_long")))).await;
     }
     let note = (!note.is_empty()).then_some(note);
-    match service
-        .update_stage(id, stage, note, &format!("operator:{}", user.name))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
-        Err(error) => error_page(&ctx, StatusCode::CONFLICT, &error.to_string()),
-    }
+    let outcome = service.update_stage(id, stage, note, &actor).await;
+    back_to_request(&ctx, id, outcome)
 }
 
 #[derive(Debug, Default, Deserialize)]
