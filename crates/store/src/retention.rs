@@ -112,34 +112,42 @@ impl Store {
                 .await?
                 .rows_affected();
 
+        // Requests closed long enough ago whose personal data is still there, each once.
         let closed = cutoff(policy.request_personal_data_days);
-        report.contacts_erased = sqlx::query(
-            "DELETE FROM service_request_contacts WHERE request_id IN \
-             (SELECT id FROM service_requests WHERE closed_at IS NOT NULL AND closed_at < $1)",
-        )
-        .bind(&closed)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let descriptions = sqlx::query(
+        let due = sqlx::query(
             "SELECT id, description FROM service_requests WHERE closed_at IS NOT NULL \
-             AND closed_at < $1 AND description IS NOT NULL",
+             AND closed_at < $1 AND personal_data_erased_at IS NULL",
         )
         .bind(&closed)
         .fetch_all(&mut *tx)
         .await?;
-        for row in descriptions {
+        let erased_at = crate::timestamp::format(now);
+        for row in due {
             let id: i64 = row.try_get(0)?;
-            let description: String = row.try_get(1)?;
-            let redacted = governance::redact::redact(&description);
-            if redacted != description {
-                sqlx::query("UPDATE service_requests SET description = $1 WHERE id = $2")
-                    .bind(redacted.as_ref())
+            let description: Option<String> = row.try_get(1)?;
+            report.contacts_erased +=
+                sqlx::query("DELETE FROM service_request_contacts WHERE request_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+            let redacted = description
+                .as_deref()
+                .map(governance::redact::redact)
+                .filter(|r| Some(r.as_ref()) != description.as_deref())
+                .map(|r| r.into_owned());
+            if redacted.is_some() {
                 report.descriptions_redacted += 1;
             }
+            sqlx::query(
+                "UPDATE service_requests SET description = COALESCE($1, description), \
+                 personal_data_erased_at = $2 WHERE id = $3",
+            )
+            .bind(redacted)
+            .bind(&erased_at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
 
         let now_ms = now.unix_timestamp() * 1000;

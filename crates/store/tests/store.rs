@@ -378,6 +378,14 @@ async fn retention_removes_each_class_on_time_and_the_audit_chain_still_verifies
                 .await
                 .unwrap();
         assert_eq!(description, "encombrant, rappelez le [phone]");
+        // Each request is handled once: it is marked, and later passes skip it.
+        let marked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM service_requests WHERE personal_data_erased_at IS NOT NULL",
+        )
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+        assert_eq!(marked, 1);
         let records = store.audit_records(None, None).await.unwrap();
         assert_eq!(records.len(), 4);
         assert_eq!(records[3].kind, "retention");

@@ -6,3 +6,7 @@ CREATE TABLE audit_anchor (
     hash       TEXT NOT NULL,
     pruned_at  TEXT NOT NULL
 );
+
+-- When retention erased a request's personal data (contact deleted, description redacted):
+-- each request is handled once.
+ALTER TABLE service_requests ADD COLUMN personal_data_erased_at TEXT;
