@@ -242,7 +242,10 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     if let Some(key) = demo_key {
-        println!(
+        // Not `println!`: a closed standard output must not stop the server.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout().lock(),
             "Demonstration operator key (shown once; revoke it with `parvis keys revoke`): {key}\n\
              Sign in at http://{address}/signin — the public pages are http://{address}/assistant \
              and http://{address}/register."

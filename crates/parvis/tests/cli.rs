@@ -648,11 +648,19 @@ fn a_first_demo_serve_shows_an_operator_key_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Read stdout on a thread that keeps draining it: closing the pipe early would make the
+    // server's next write fail.
     let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("Demonstration operator key"))
+    let (found, key_line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Demonstration operator key") {
+                let _ = found.send(line);
+            }
+        }
+    });
+    let line = key_line
+        .recv_timeout(Duration::from_secs(60))
         .expect("the key line");
     let key = line.rsplit(' ').next().unwrap().to_owned();
     let (status, body) = http(address, "GET", "/api/v1/me", Some(&key), None);
