@@ -126,6 +126,10 @@ pub fn series(
             line x1=(left) y1=(h - bottom) x2=(w) y2=(h - bottom) class="axis" {}
             text x="2" y="14" class="tick" { (fmt(v1)) }
             text x="2" y=(fmt(h - bottom)) class="tick" { (fmt(v0)) }
+            @for (t, label) in day_ticks(t0, t1) {
+                line x1=(fmt(x(t))) y1=(fmt(h - bottom)) x2=(fmt(x(t))) y2=(fmt(h - bottom + 4.0)) class="axis" {}
+                text x=(fmt(x(t))) y=(fmt(h - 6.0)) class="tick" text-anchor="middle" { (label) }
+            }
             @if !band.is_empty() { path d=(band) class="band" {} }
             path d=(line) class="line" {}
             @if !centre.is_empty() { path d=(centre) class="forecast" {} }
@@ -134,6 +138,20 @@ pub fn series(
             }
         }
     }
+}
+
+/// Midnights (UTC) between two instants in ms, labelled "dd/mm".
+fn day_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
+    const DAY: i64 = 86_400_000;
+    let mut out = Vec::new();
+    let mut t = (t0 / DAY + 1) * DAY;
+    while t < t1 && out.len() < 31 {
+        if let Ok(at) = time::OffsetDateTime::from_unix_timestamp(t / 1000) {
+            out.push((t, format!("{:02}/{:02}", at.day(), u8::from(at.month()))));
+        }
+        t += DAY;
+    }
+    out
 }
 
 /// A point to draw on the map.
