@@ -379,7 +379,7 @@ fn phones(text: &str) -> Vec<(usize, usize)> {
 
 static ADDRESS_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\d{1,4}(?:\s?(?:bis|ter|quater|[a-d])\b)?,?\s+(?:rue|r|avenue|av\b\.?|bd|boulevard|place|quai|all[ée]e|impasse|villa|cit[ée]|passage|square|chemin|route|cours|sentier|rond-point|esplanade|parvis|hameau|voie|ruelle|galerie|promenade|faubourg|chauss[ée]e|porte|mail|r[ée]sidence|street|road|lane|drive)(?:\.|\b)",
+        r"(?i)\b\d{1,4}(?:\s?[-–]\s?\d{1,4})?(?:\s?(?:bis|ter|quater|[a-d])\b)?,?\s+(?:rue|r|avenue|av\b\.?|bd|boulevard|pl|imp|all|sq|che|rte|crs|fg|fbg|vla|place|quai|all[ée]e|impasse|villa|cit[ée]|passage|square|chemin|route|cours|sentier|rond-point|esplanade|parvis|hameau|voie|ruelle|galerie|promenade|faubourg|chauss[ée]e|porte|mail|r[ée]sidence|street|road|lane|drive)(?:\.|\b)",
     )
     .expect("address pattern compiles")
 });
@@ -1144,6 +1144,26 @@ mod tests {
             kinds("au 40 avenue Gabriel Péri à Montreuil"),
             vec![(Kind::Address, "40 avenue Gabriel Péri".to_owned())]
         );
+    }
+
+    #[test]
+    fn la_poste_street_abbreviations_and_number_ranges() {
+        for (text, address) in [
+            ("livraison au 4 imp. des Lilas", "4 imp. des Lilas"),
+            ("rdv 17 pl. Denfert-Rochereau", "17 pl. Denfert-Rochereau"),
+            (
+                "chez nous, 12-14 rue des Vinaigriers",
+                "12-14 rue des Vinaigriers",
+            ),
+            ("au 3 sq. Trudaine", "3 sq. Trudaine"),
+        ] {
+            assert_eq!(
+                kinds(text),
+                vec![(Kind::Address, address.to_owned())],
+                "{text}"
+            );
+        }
+        assert_eq!(kinds("j'ai acheté 2 pass Navigo"), vec![]);
     }
 
     #[test]
