@@ -412,6 +412,28 @@ impl Assistant {
 
     /// Answers a question within a conversation (a new one when none is given); the turn is
     /// stored before the answer is returned.
+    /// The kept turns of a conversation, oldest first: (question as stored, redacted; answer).
+    pub async fn transcript(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Vec<(String, String)>, AssistantError> {
+        let rows = store::query(
+            "SELECT question, answer FROM assistant_turns WHERE conversation_id = $1 ORDER BY seq",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.store.reader())
+        .await
+        .map_err(StoreError::from)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0).map_err(StoreError::from)?,
+                    row.try_get(1).map_err(StoreError::from)?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn ask(&self, request: AskRequest) -> Result<AskResponse, AssistantError> {
         let question = request.question.trim();
         if question.is_empty() {

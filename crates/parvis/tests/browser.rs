@@ -240,6 +240,16 @@ async fn residents_and_operators_use_the_pages_in_chromium() {
             .starts_with("https://")
     );
     assert!(text_of(&browser, ".answer").await.contains("[1]"));
+    // A follow-up keeps the conversation: the first exchange stays above the new one.
+    type_into(&browser, "#question", "et par téléphone ?").await;
+    click(&browser, "form.ask button").await;
+    let earlier = wait_for_text(&browser, ".turn.earlier", "vieux canapé").await;
+    assert!(earlier.contains("[1]"), "{earlier}");
+    assert!(
+        text_of(&browser, ".turn:not(.earlier) .question")
+            .await
+            .contains("par téléphone")
+    );
     shot(&browser, "assistant").await;
 
     // An empty question is refused next to the field.

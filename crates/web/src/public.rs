@@ -107,13 +107,23 @@ pub async fn ask(ctx: Ctx, State(state): State<AppState>, Form(form): Form<AskFo
         }
     };
     let answer = &reply.answer;
+    // The conversation so far (questions as stored: redacted), the new exchange last.
+    let mut earlier = service
+        .transcript(&reply.conversation_id)
+        .await
+        .unwrap_or_default();
+    earlier.pop();
     let turn = html! {
+        @for (q, a) in &earlier {
+            section class="turn earlier" {
+                p class="question" { strong { (ctx.t("you")) " : " } (q) }
+                div class="answer" { (paragraphs(a)) }
+            }
+        }
         section class="turn" aria-live="polite" {
             p class="question" { strong { (ctx.t("you")) " : " } (question) }
             div class="answer" {
-                @for paragraph in answer.text.split("\n\n") {
-                    p { (paragraph) }
-                }
+                (paragraphs(&answer.text))
                 @if answer.abstained.is_some() {
                     p class="handoff" { (ctx.t("handoff")) }
                 }
@@ -130,6 +140,20 @@ pub async fn ask(ctx: Ctx, State(state): State<AppState>, Form(form): Form<AskFo
         }
     };
     chat(&ctx, &reply.conversation_id, None, "", turn).into_response()
+}
+
+/// An answer's text as paragraphs (blank lines) and lines (list items, sources).
+fn paragraphs(text: &str) -> Markup {
+    html! {
+        @for paragraph in text.split("\n\n") {
+            p {
+                @for (i, line) in paragraph.lines().enumerate() {
+                    @if i > 0 { br; }
+                    (line)
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
