@@ -383,9 +383,44 @@ async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Demonstration data for an empty store: 600 synthetic requests over the last 30 days (about
-/// half closed) and four weeks of hourly counts from three synthetic sensors, one of which
-/// shows an incident in its last hours (an alert). Descriptions and ids say "démo".
+/// The demo counters, each with its position on a Paris boulevard (approximate, for the maps
+/// and the fairness report's alert rates by arrondissement).
+const DEMO_COUNTERS: [(&str, f64, f64); 3] = [
+    ("demo-rivoli", 48.8575, 2.3514),
+    ("demo-voltaire", 48.8611, 2.3745),
+    ("demo-sebastopol", 48.8660, 2.3520),
+];
+
+/// A demo counter's usual count: 600 vehicles/h by day, 150 at night, each counter 20% busier
+/// than the one before.
+fn demo_base(counter: usize, busy: bool) -> f64 {
+    let per_hour = if busy { 600.0 } else { 150.0 };
+    per_hour * (1.0 + 0.2 * counter as f64)
+}
+
+/// A fixed wobble of ±20 around the usual count, varying with `tick`.
+fn demo_wobble(counter: usize, tick: i64) -> f64 {
+    ((tick * 7919 + counter as i64 * 104_729) % 41) as f64 - 20.0
+}
+
+/// One reading of a demo counter, as an NGSI-LD entity update.
+fn demo_reading(name: &str, value: f64, observed_ms: i64) -> sensors::platform::Entity {
+    let mut attributes = std::collections::BTreeMap::new();
+    attributes.insert(
+        "intensity".to_owned(),
+        sensors::platform::Attribute {
+            value: sensors::platform::Value::Number(value),
+            observed_ms: Some(observed_ms),
+            unit_code: None,
+        },
+    );
+    sensors::platform::Entity {
+        id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
+        entity_type: "TrafficFlowObserved".into(),
+        attributes,
+    }
+}
+
 /// The demo counters' live feed: each minute, a reading per counter on the same daily pattern
 /// as the seeded weeks; every fifteenth minute, one counter reads four times its usual count.
 async fn replay_demo_feed(sensors: std::sync::Arc<sensors::platform::Sensors>) {
@@ -397,33 +432,20 @@ async fn replay_demo_feed(sensors: std::sync::Arc<sensors::platform::Sensors>) {
         minute += 1;
         let now = time::OffsetDateTime::now_utc();
         let busy = (7..21).contains(&now.hour());
-        let mut batch = Vec::new();
-        for (k, name) in ["demo-rivoli", "demo-voltaire", "demo-sebastopol"]
+        let batch = DEMO_COUNTERS
             .iter()
             .enumerate()
-        {
-            let base = if busy { 600.0 } else { 150.0 } * (1.0 + 0.2 * k as f64);
-            let wobble = ((minute * 7919 + k as u64 * 104_729) % 41) as f64 - 20.0;
-            let incident = minute.is_multiple_of(15) && (minute / 15) % 3 == k as u64;
-            let mut attributes = std::collections::BTreeMap::new();
-            attributes.insert(
-                "intensity".to_owned(),
-                sensors::platform::Attribute {
-                    value: sensors::platform::Value::Number(if incident {
-                        base * 4.0
-                    } else {
-                        base + wobble
-                    }),
-                    observed_ms: Some(now.unix_timestamp() * 1000),
-                    unit_code: None,
-                },
-            );
-            batch.push(sensors::platform::Entity {
-                id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
-                entity_type: "TrafficFlowObserved".into(),
-                attributes,
-            });
-        }
+            .map(|(k, (name, _, _))| {
+                let base = demo_base(k, busy);
+                let incident = minute.is_multiple_of(15) && (minute / 15) % 3 == k as u64;
+                let value = if incident {
+                    base * 4.0
+                } else {
+                    base + demo_wobble(k, minute as i64)
+                };
+                demo_reading(name, value, now.unix_timestamp() * 1000)
+            })
+            .collect();
         if let Err(error) = sensors.upsert(batch, true).await {
             tracing::warn!(%error, "demonstration feed: reading not stored");
         }
@@ -433,6 +455,9 @@ async fn replay_demo_feed(sensors: std::sync::Arc<sensors::platform::Sensors>) {
 /// A real signal-control benchmark run, shipped as demonstration data.
 const DEMO_MOBILITY_BENCH: &str = include_str!("../demo/mobility-bench.json");
 
+/// Demonstration data for an empty store: 600 synthetic requests over the last 30 days (about
+/// half closed) and four weeks of hourly counts from three synthetic sensors, one of which
+/// shows an incident in its last hours (an alert). Descriptions and ids say "démo".
 async fn seed_demo(
     requests: &requests::Requests,
     sensors: &sensors::platform::Sensors,
@@ -459,39 +484,20 @@ async fn seed_demo(
     }
     requests.import(&items).await?;
     let start_hour = now.unix_timestamp() / 3600 - 28 * 24;
-    // Counting points on three Paris boulevards (approximate positions, for the maps and the
-    // fairness report's alert rates by arrondissement).
-    for (k, (name, lat, lon)) in [
-        ("demo-rivoli", 48.8575, 2.3514),
-        ("demo-voltaire", 48.8611, 2.3745),
-        ("demo-sebastopol", 48.8660, 2.3520),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (k, (name, lat, lon)) in DEMO_COUNTERS.into_iter().enumerate() {
         let mut batch = Vec::new();
         for h in 0..28 * 24 {
-            let hour_of_day = (start_hour + h) % 24;
-            let busy = (7..21).contains(&hour_of_day);
-            let base = if busy { 600.0 } else { 150.0 } * (1.0 + 0.2 * k as f64);
-            let wobble = ((h * 7919 + k as i64 * 104_729) % 41) as f64 - 20.0;
-            // The first sensor reads 3,000 vehicles/h in its last three hours: an incident.
+            let busy = (7..21).contains(&((start_hour + h) % 24));
+            // The first counter reads 3,000 vehicles/h in its last three hours: an incident.
             let incident = k == 0 && h >= 28 * 24 - 3;
-            let mut attributes = std::collections::BTreeMap::new();
-            attributes.insert(
-                "intensity".to_owned(),
-                sensors::platform::Attribute {
-                    value: sensors::platform::Value::Number(if incident {
-                        3000.0
-                    } else {
-                        base + wobble
-                    }),
-                    observed_ms: Some((start_hour + h) * 3_600_000),
-                    unit_code: None,
-                },
-            );
+            let value = if incident {
+                3000.0
+            } else {
+                demo_base(k, busy) + demo_wobble(k, h)
+            };
+            let mut reading = demo_reading(name, value, (start_hour + h) * 3_600_000);
             if h == 0 {
-                attributes.insert(
+                reading.attributes.insert(
                     "location".to_owned(),
                     sensors::platform::Attribute {
                         value: sensors::platform::Value::Point { lat, lon },
@@ -500,11 +506,7 @@ async fn seed_demo(
                     },
                 );
             }
-            batch.push(sensors::platform::Entity {
-                id: format!("urn:ngsi-ld:TrafficFlowObserved:{name}"),
-                entity_type: "TrafficFlowObserved".into(),
-                attributes,
-            });
+            batch.push(reading);
         }
         sensors.upsert(batch, true).await?;
     }

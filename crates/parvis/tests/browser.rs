@@ -5,21 +5,16 @@
 //! `$CARGO_TARGET_TMPDIR/screenshots/` (the test's artefacts).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parvis");
+mod common;
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+use common::{free_port, parvis};
 
 /// A child process killed when dropped.
 struct Process(Child);
@@ -29,17 +24,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn parvis(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PARVIS_") {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 fn create_key(dir: &Path, role: &str) -> String {

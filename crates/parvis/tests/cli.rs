@@ -2,26 +2,14 @@
 //! graceful shutdown, `migrate`, `keys`, configuration errors and exit codes.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parvis");
+mod common;
 
-/// A `parvis` command in `dir` with no PARVIS_* variable inherited from the caller.
-fn parvis(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("PARVIS_") {
-            command.env_remove(name);
-        }
-    }
-    // Tests start from an empty store unless they ask for the demonstration data (`--demo`).
-    command.env("PARVIS_DEMO", "false");
-    command
-}
+use common::{free_port, parvis};
 
 fn ok(output: Output) -> String {
     assert!(
@@ -32,13 +20,6 @@ fn ok(output: Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 /// A minimal HTTP/1.1 exchange; returns (status, body).

@@ -100,14 +100,16 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The language a query string asks for (`?lang=fr|en`).
+fn lang_asked(query: Option<&str>) -> Option<Lang> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+}
+
 /// The page's language: `?lang=` first, then the cookie, then `Accept-Language`, else French.
 fn lang_of(headers: &HeaderMap, query: Option<&str>) -> Lang {
-    let asked = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "lang")
-            .and_then(|(_, v)| Lang::parse(&v))
-    });
-    asked
+    lang_asked(query)
         .or_else(|| cookie(headers, "lang").and_then(Lang::parse))
         .or_else(|| {
             headers
@@ -262,11 +264,7 @@ async fn asset(path: axum::extract::Path<String>) -> Response {
 
 /// Remembers `?lang=` in a cookie, and refuses cross-site form posts.
 async fn guard(request: Request, next: Next) -> Response {
-    let lang = request.uri().query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "lang")
-            .and_then(|(_, v)| Lang::parse(&v))
-    });
+    let lang = lang_asked(request.uri().query());
     if request.method() == axum::http::Method::POST
         && let Some(origin) = request.headers().get(header::ORIGIN)
     {

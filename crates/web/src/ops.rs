@@ -46,18 +46,18 @@ fn stage_label(ctx: &Ctx, stage: requests::Stage) -> &'static str {
     }
 }
 
+/// A count from the store since an instant (0 when it cannot be read: the overview shows what
+/// it can).
 async fn scalar(store: &store::Store, sql: &str, since: &str) -> i64 {
-    sqlx_scalar(store, sql, since).await.unwrap_or(0)
-}
-
-async fn sqlx_scalar(store: &store::Store, sql: &str, since: &str) -> Option<i64> {
     use store::Row;
-    let row = store::query(sql)
+    match store::query(sql)
         .bind(since)
         .fetch_one(store.reader())
         .await
-        .ok()?;
-    row.try_get::<Option<i64>, _>(0).ok().flatten()
+    {
+        Ok(row) => row.try_get::<Option<i64>, _>(0).ok().flatten().unwrap_or(0),
+        Err(_) => 0,
+    }
 }
 
 pub async fn overview(ctx: Ctx, State(state): State<AppState>) -> Response {
