@@ -18,6 +18,7 @@ pub mod index;
 pub mod ingest;
 pub mod library;
 pub mod query;
+pub mod rerank;
 pub mod scope;
 pub mod service;
 pub mod sheet;

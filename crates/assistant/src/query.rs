@@ -288,7 +288,16 @@ pub struct Analysed {
     /// The question's meaningful words (fillers excluded), each as the stems that would show
     /// it is covered: its own stem and the stems of its lexicon expansion.
     pub core: Vec<CoreTerm>,
+    /// Whether it asks how much, how many, how long, how old or when (a figure answers it).
+    pub quantity: bool,
 }
+
+/// Folded words asking for an amount, a count, a duration, an age or a date.
+const QUANTITY_WORDS: &[&str] = &[
+    "combien", "prix", "cout", "coute", "coutent", "tarif", "montant", "delai", "delais", "duree",
+    "quand", "age", "taux", "much", "many", "long", "cost", "costs", "price", "fee", "fees",
+    "when", "old", "deadline",
+];
 
 /// One meaningful word (or translated phrase) of a question.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,7 +405,15 @@ pub fn analyse(
         }
     }
     core.retain(|term| !term.stems.is_empty());
-    Analysed { lang, terms, core }
+    let quantity = question_words
+        .iter()
+        .any(|w| QUANTITY_WORDS.contains(&w.as_str()));
+    Analysed {
+        lang,
+        terms,
+        core,
+        quantity,
+    }
 }
 
 #[cfg(test)]

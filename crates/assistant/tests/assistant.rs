@@ -105,7 +105,7 @@ async fn a_conversation_keeps_its_context_and_discloses_once() {
     let store = testing::sqlite().await;
     let (assistant, _dir) = assistant_on(&store).await;
     let first = assistant
-        .ask(ask("comment inscrire mon enfant à la crèche ?"))
+        .ask(ask("comment avoir une place en crèche pour mon bébé ?"))
         .await
         .unwrap();
     assert!(first.answer.text.starts_with("Vous échangez"));

@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Write every question's outcome (signals included) as JSON lines to this file.
     #[arg(long, value_name = "FILE")]
     pub outcomes: Option<PathBuf>,
+    /// Write each in-scope question's first-stage candidates with their reranker features as
+    /// JSON lines to this file (to fit the reranker on development sets).
+    #[arg(long, value_name = "FILE")]
+    pub rank_features: Option<PathBuf>,
     /// Do not record the figures in the store (they feed the algorithm register).
     #[arg(long)]
     pub no_record: bool,
@@ -211,6 +215,24 @@ async fn evaluate(
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?;
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.rank_features {
+        let mut lines = Vec::new();
+        for question in questions.iter().filter(|q| q.in_scope) {
+            let candidates: Vec<serde_json::Value> = engine
+                .rank_candidates(&question.question)
+                .into_iter()
+                .map(|(id, features)| serde_json::json!({"id": id, "features": features}))
+                .collect();
+            lines.push(serde_json::to_string(&serde_json::json!({
+                "id": question.id,
+                "lang": question.lang,
+                "gold_ids": question.gold_ids,
+                "candidates": candidates,
+            }))?);
+        }
         std::fs::write(path, lines.join("\n") + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
