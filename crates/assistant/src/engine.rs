@@ -265,6 +265,43 @@ fn trigrams(text: &str) -> HashSet<String> {
     out
 }
 
+/// What makes a line relevant to a question: its stems weighted by idf, and whether it asks
+/// for a figure.
+struct Relevance {
+    terms: Vec<(String, f32)>,
+    total: f32,
+    quantity: bool,
+}
+
+impl Relevance {
+    fn new(engine: &Engine, analysed: &Analysed) -> Relevance {
+        let terms: Vec<(String, f32)> = analysed
+            .terms
+            .iter()
+            .map(|(stem, weight)| (stem.clone(), weight * engine.idf(stem)))
+            .collect();
+        let total = terms.iter().map(|(_, w)| w).sum::<f32>().max(1e-6);
+        Relevance {
+            terms,
+            total,
+            quantity: analysed.quantity,
+        }
+    }
+
+    /// The share of the question's idf mass a line holds, with a bonus for a figure when the
+    /// question asks how much, how long, how old or when.
+    fn score(&self, stems: &HashSet<String>, line: &str) -> f32 {
+        let held: f32 = self
+            .terms
+            .iter()
+            .filter(|(stem, _)| stems.contains(stem))
+            .map(|(_, w)| w)
+            .sum();
+        let figure = self.quantity && line.chars().any(|c| c.is_ascii_digit());
+        held / self.total + if figure { FIGURE_BONUS } else { 0.0 }
+    }
+}
+
 /// Trigrams of the question's stems (its own words and their translations or expansions).
 fn question_trigrams(analysed: &Analysed) -> HashSet<String> {
     let joined: Vec<&str> = analysed.terms.iter().map(|(s, _)| s.as_str()).collect();
@@ -290,6 +327,8 @@ pub struct Engine {
     first_passage: Vec<usize>,
     /// The stems of each sheet's title, in order (the reranker's title and phrase features).
     title_stems: Vec<Vec<String>>,
+    /// The character trigrams of each title's stems.
+    title_trigrams: Vec<HashSet<String>>,
     /// How many passages each sheet has.
     sheet_passages: Vec<usize>,
     /// Passage embeddings, when a dense retriever is configured.
@@ -462,6 +501,7 @@ impl Engine {
             .iter()
             .map(|s| stems(&mut analyzer, &s.title))
             .collect();
+        let title_trigrams = title_stems.iter().map(|t| trigrams(&t.join(" "))).collect();
         let mut sheet_passages = vec![0usize; sheet_records.len()];
         for passage in &passages {
             sheet_passages[passage.sheet] += 1;
@@ -474,6 +514,7 @@ impl Engine {
             dense: None,
             first_passage,
             title_stems,
+            title_trigrams,
             sheet_passages,
             sheet_stems,
             n_passages: passages.len().max(1) as f32,
@@ -709,8 +750,11 @@ impl Engine {
         let phrase = pairs.count() as f32;
         let second_score = hit.passages.get(1).map_or(0.0, |p| p.1);
         let intro_coverage = share(in_intro);
-        let title_trigrams = trigrams(&self.title_stems[hit.sheet].join(" "));
-        let shared = title_trigrams.intersection(question_trigrams).count() as f32;
+        let title_trigrams = &self.title_trigrams[hit.sheet];
+        let shared = title_trigrams
+            .iter()
+            .filter(|t| question_trigrams.contains(*t))
+            .count() as f32;
         let trigram_dice = if title_trigrams.is_empty() {
             0.0
         } else {
@@ -1003,16 +1047,6 @@ impl Engine {
         out
     }
 
-    /// The idf mass of the question's terms among `stems`.
-    fn stem_score(&self, analysed: &Analysed, stems: &HashSet<String>) -> f32 {
-        analysed
-            .terms
-            .iter()
-            .filter(|(stem, _)| stems.contains(stem))
-            .map(|(stem, weight)| weight * self.idf(stem))
-            .sum()
-    }
-
     fn resident_answer(
         &self,
         analysed: &Analysed,
@@ -1022,12 +1056,13 @@ impl Engine {
         let top = &hits[0];
         let (best, _) = top.passages[0];
         let mut analyzer = self.analyzer.clone();
+        let relevance = Relevance::new(self, analysed);
         // The most relevant sentence of the best passage comes first, as the direct answer.
         let lead = Self::sentences(&self.passages[best].text)
             .into_iter()
             .map(|sentence| {
                 let sentence_stems = stems(&mut analyzer, &sentence).into_iter().collect();
-                let score = self.line_score(analysed, &sentence_stems, &sentence);
+                let score = relevance.score(&sentence_stems, &sentence);
                 (score, sentence)
             })
             // The best score; the earliest sentence among equals.
@@ -1063,7 +1098,7 @@ impl Engine {
         }
         let lines = self.relevant_lines(
             &mut analyzer,
-            analysed,
+            &relevance,
             &candidates,
             RESIDENT_BUDGET.saturating_sub(used),
             lead.as_deref(),
@@ -1112,8 +1147,13 @@ impl Engine {
                 .take(RUNNER_UP_PASSAGES)
                 .map(|(p, _)| *p)
                 .collect();
-            let lines =
-                self.relevant_lines(&mut analyzer, analysed, &candidates, RUNNER_UP_BUDGET, None);
+            let lines = self.relevant_lines(
+                &mut analyzer,
+                &relevance,
+                &candidates,
+                RUNNER_UP_BUDGET,
+                None,
+            );
             let title = &self.sheets[runner_up.sheet].title;
             body.push_str(&match lang {
                 Lang::Fr => format!("\nVoir aussi « {title} » :\n"),
@@ -1138,24 +1178,13 @@ impl Engine {
 
     /// How relevant a line is: the share of the question's idf mass it holds, with a bonus for
     /// a figure when the question asks how much, how long or when.
-    fn line_score(&self, analysed: &Analysed, stems: &HashSet<String>, line: &str) -> f32 {
-        let total: f32 = analysed
-            .terms
-            .iter()
-            .map(|(stem, weight)| weight * self.idf(stem))
-            .sum();
-        let share = self.stem_score(analysed, stems) / total.max(1e-6);
-        let figure = analysed.quantity && line.chars().any(|c| c.is_ascii_digit());
-        share + if figure { FIGURE_BONUS } else { 0.0 }
-    }
-
     /// The lines of `passages` most relevant to the question that fit in `budget` characters
     /// (the most relevant one always does), in the order the sheet gives them. `said` is a
     /// sentence already in the answer: it is not repeated.
     fn relevant_lines(
         &self,
         analyzer: &mut TextAnalyzer,
-        analysed: &Analysed,
+        relevance: &Relevance,
         passages: &[usize],
         budget: usize,
         said: Option<&str>,
@@ -1184,7 +1213,7 @@ impl Engine {
                 // The search's best passage first, then the order of the sheet.
                 let prior = PASSAGE_PRIOR / (1.0 + rank as f32) - LINE_DECAY * line_no as f32;
                 let stems_here = rest_stems.as_ref().unwrap_or(line_stems);
-                let score = self.line_score(analysed, stems_here, line) + prior;
+                let score = relevance.score(stems_here, line) + prior;
                 scored.push((score, rank, line_no, *passage, line.to_owned()));
             }
         }
