@@ -346,6 +346,20 @@ static FOREIGN_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
         .expect("foreign prefix pattern compiles")
 });
 
+/// Whether `index` follows a hyphen glued to letters or digits ("REQ-0044172819"): the digits
+/// are a reference's, not a phone number.
+fn in_reference(text: &str, index: usize) -> bool {
+    let mut before = text[..index].chars().rev();
+    before.next() == Some('-') && before.next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Words before a number that make it a bus, tram or metro line, not a house ("bus 91,
+/// boulevard de l'Hôpital").
+static LINE_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:bus|ligne|line|tram|t|m[ée]tro|rer|noctilien|n)\s*$")
+        .expect("line pattern compiles")
+});
+
 fn phones(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for (french, pattern) in [(true, &*PHONE_FR), (false, &*PHONE_INTL)] {
@@ -357,6 +371,7 @@ fn phones(text: &str) -> Vec<(usize, usize)> {
             let before = text[..m.start()].chars().next_back();
             let after = text[m.end()..].chars().next();
             if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '+')
+                || in_reference(text, m.start())
                 || after.is_some_and(|c| c.is_ascii_alphanumeric())
             {
                 continue;
@@ -405,7 +420,7 @@ fn starts_upper(word: &str) -> bool {
 fn addresses(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for m in ADDRESS_HEAD.find_iter(text) {
-        if glued_at(text, m.start(), true) {
+        if glued_at(text, m.start(), true) || LINE_BEFORE.is_match(&text[..m.start()]) {
             continue;
         }
         // The street's name: particles and capitalised words; one lowercase word when the
@@ -437,11 +452,30 @@ fn addresses(text: &str) -> Vec<(usize, usize)> {
             {
                 break;
             }
+            let next_word = WORD
+                .captures(&text[token_end..])
+                .and_then(|c| c.get(1))
+                .map(|w| w.as_str());
+            // "3 rue des Amandiers et au 11 rue…", "au 58 rue Montorgueil le 3 décembre": a
+            // number after these words starts another address or a date.
+            if matches!(
+                token.to_lowercase().as_str(),
+                "et" | "au" | "aux" | "le" | "la" | "à" | "a"
+            ) && next_word.is_some_and(|w| {
+                w.starts_with(|c: char| c.is_ascii_digit())
+                    || (matches!(w, "au" | "le" | "aux") && committed.is_some())
+            }) {
+                break;
+            }
             if !particle && is_particle(token) {
                 end = token_end;
                 continue;
             }
-            if starts_upper(name) || name.chars().all(|c| c.is_ascii_digit()) {
+            // A number belongs to the name only before a capitalised word or as a year
+            // ("rue du 8 Mai 1945", "place du 18 Juin 1940").
+            let number = name.chars().all(|c| c.is_ascii_digit());
+            let number_in_name = number && (next_word.is_some_and(starts_upper) || name.len() == 4);
+            if starts_upper(name) || number_in_name {
                 end = token_end;
                 committed = Some(end);
                 continue;
@@ -501,7 +535,8 @@ static WEAK_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Words after a name that make it a place: "Jules Joffrin metro station".
 const PLACE_AFTER: &[&str] = &[
     "metro", "métro", "station", "hospital", "school", "college", "street", "road", "avenue",
-    "square", "park", "bridge", "airport", "stadium", "library", "museum", "gare",
+    "square", "park", "bridge", "airport", "stadium", "library", "museum", "gare", "market",
+    "pavilion", "garden", "gardens", "hall", "centre", "center", "pool",
 ];
 
 /// Cities that are also first names, when they follow a preposition of place: "à Milan".
@@ -594,6 +629,11 @@ const PLACE_WORDS: &[&str] = &[
     "foyer",
     "marché",
     "marche",
+    "boulangerie",
+    "pharmacie",
+    "magasin",
+    "restaurant",
+    "brasserie",
     "halle",
     "mairie",
     "conservatoire",
@@ -635,7 +675,8 @@ const PLACE_WORDS: &[&str] = &[
 const CAPS_STOP: &[&str] = &[
     "AU", "AUX", "ET", "EST", "À", "A", "SUR", "DANS", "POUR", "AVEC", "QUI", "QUE", "JE", "IL",
     "ELLE", "MON", "MA", "MES", "NOUS", "VOUS", "ON", "PAR", "EN", "AND", "IS", "THE", "IN", "AT",
-    "TEL", "TÉL", "NÉ", "NÉE", "NIR", "IBAN",
+    "TEL", "TÉL", "NÉ", "NÉE", "NIR", "IBAN", "NE", "N'A", "N’A", "PEUT", "PAS", "SE", "VA",
+    "DOIT", "VEUT", "SERA", "SONT", "ONT",
 ];
 
 /// Capitalised words that are not names, before a first name: "Bonjour Kelly", "Colonel
@@ -849,7 +890,9 @@ fn names(text: &str) -> Vec<(usize, usize)> {
     let push = |start: usize, end: usize, out: &mut Vec<(usize, usize)>| {
         let value = text[start..end].trim_end_matches(['.', ',', '\'', '’', ' ']);
         let end = start + value.len();
-        if end > start && out.iter().all(|(s, e)| end <= *s || start >= *e) {
+        // "Cordialement, Le service…": a particle alone is no name.
+        let only_particle = !value.contains(char::is_whitespace) && is_particle(value);
+        if end > start && !only_particle && out.iter().all(|(s, e)| end <= *s || start >= *e) {
             out.push((start, end));
         }
     };
@@ -933,6 +976,13 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             push(name.start(), name.end(), &mut out);
         }
     }
+    // The reply to a question asking for the name, in a transcript: "Et votre nom ?\nUsager :
+    // Lý Thị Hằng."
+    for m in NAME_REPLY.find_iter(text) {
+        if let Some(end) = name_words(text, m.end(), 4) {
+            push(m.end(), end, &mut out);
+        }
+    }
     // A known first name, capitalised, with the surname after it if there is one.
     let mut skip_until = 0;
     let mut offset = 0;
@@ -976,7 +1026,64 @@ fn names(text: &str) -> Vec<(usize, usize)> {
         }
         push(start, end, &mut out);
     }
+    enumerated_names(text, &mut out);
     out
+}
+
+/// A reply to a question asking for a name, in a transcript.
+static NAME_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:votre|ton|your) (?:nom(?: complet| de famille)?|name|full name)\b[^\n]*\n[ \t]*(?:usager|usag[èe]re|user|r[ée]sident|resident|client|appelant|caller|habitant|administr[ée])[ \t]*:[ \t]*")
+        .expect("name reply pattern compiles")
+});
+
+/// Two or three capitalised words: an item of a list of people.
+static LIST_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\p{Lu}[\p{L}'’\-]+(?:[ \t]+\p{Lu}[\p{L}'’\-]+){1,2}")
+        .expect("list item pattern compiles")
+});
+
+/// In a list ("Zhou Xinyi, Guo Ling, Hery Rakotomalala et Olena Kovalenko"), items shaped like
+/// the names found in it are names too.
+fn enumerated_names(text: &str, out: &mut Vec<(usize, usize)>) {
+    let items: Vec<(usize, usize)> = LIST_ITEM
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    let mut chain: Vec<(usize, usize)> = Vec::new();
+    let mut chains = Vec::new();
+    for item in items {
+        let joined = chain.last().is_some_and(|&(_, end)| {
+            matches!(
+                text[end..item.0].trim(),
+                "," | "et" | "and" | "&" | ", et" | ", and" | ";"
+            )
+        });
+        if !joined && !chain.is_empty() {
+            chains.push(std::mem::take(&mut chain));
+        }
+        chain.push(item);
+    }
+    chains.push(chain);
+    for chain in chains.into_iter().filter(|c| c.len() >= 2) {
+        let named = chain
+            .iter()
+            .filter(|(s, e)| out.iter().any(|(os, oe)| os == s && oe == e))
+            .count();
+        if named == 0 {
+            continue;
+        }
+        for &(start, end) in &chain {
+            let words: Vec<&str> = text[start..end].split_whitespace().collect();
+            let plausible = words.iter().all(|w| {
+                !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
+                    && !PLACE_WORDS.contains(&fold(w).as_str())
+                    && !CAPS_STOP.contains(w)
+            }) && !preceded_by_place(text, start);
+            if plausible && out.iter().all(|(s, e)| end <= *s || start >= *e) {
+                out.push((start, end));
+            }
+        }
+    }
 }
 
 static DISPLAY_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -1209,5 +1316,43 @@ mod tests {
             kinds("devant le 8 rue de la roquette il y a un trou"),
             vec![(Kind::Address, "8 rue de la roquette".into())]
         );
+    }
+
+    #[test]
+    fn two_addresses_in_a_row_and_lines_of_buses_are_told_apart() {
+        assert_eq!(
+            kinds("livrer au 5 rue des Pyrénées et au 9 rue Ramponeau demain"),
+            vec![
+                (Kind::Address, "5 rue des Pyrénées".into()),
+                (Kind::Address, "9 rue Ramponeau".into())
+            ]
+        );
+        assert_eq!(
+            kinds("travaux devant le 20 rue Oberkampf le 4 janvier"),
+            vec![(Kind::Address, "20 rue Oberkampf".into())]
+        );
+        assert_eq!(
+            kinds("la plaque du 8 rue du 4 Septembre est tombée"),
+            vec![(Kind::Address, "8 rue du 4 Septembre".into())]
+        );
+        assert!(kinds("Le bus 69, boulevard Voltaire, est dévié.").is_empty());
+        assert!(kinds("Dossier REQ-003312345678 clos.").is_empty());
+    }
+
+    #[test]
+    fn lists_and_transcript_replies_name_people() {
+        assert_eq!(
+            kinds("Présents : Claire Fontaine, Anh Tuan Pham et Ngozi Eze."),
+            vec![
+                (Kind::Name, "Claire Fontaine".into()),
+                (Kind::Name, "Anh Tuan Pham".into()),
+                (Kind::Name, "Ngozi Eze".into())
+            ]
+        );
+        assert_eq!(
+            kinds("Assistant : Quel est votre nom ?\nUsager : Tsering Dolma, merci."),
+            vec![(Kind::Name, "Tsering Dolma".into())]
+        );
+        assert!(kinds("Cordialement, Le service de la voirie").is_empty());
     }
 }
