@@ -525,6 +525,12 @@ static CUE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("cue pattern compiles")
 });
 
+/// Labels of forms and notes after which two or three capitalised words are a person.
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:agent|agente|contact|demandeur|demandeuse|r[ée]f[ée]rent|r[ée]f[ée]rente|interlocuteur|interlocutrice|d[ée]clarant|d[ée]clarante|signal[ée] par|requérant|requérante|usager|usagère|b[ée]n[ée]ficiaire|titulaire|parent|t[ée]moin)[ \t]*:[ \t]*")
+        .expect("label pattern compiles")
+});
+
 /// Cues after which only a known first name is taken, in any case: "yo c ibrahim", "c'est
 /// Julie", "I'm Sophie".
 static WEAK_CUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -921,6 +927,25 @@ fn names(text: &str) -> Vec<(usize, usize)> {
     }
     for m in CUE.find_iter(text) {
         if let Some(end) = name_words(text, m.end(), 3) {
+            push(m.end(), end, &mut out);
+        }
+    }
+    // A form's or a note's label: "Agent : Aïssata Kanté", "Demandeur : …".
+    for m in LABEL.find_iter(text) {
+        let Some(end) = name_words(text, m.end(), 3) else {
+            continue;
+        };
+        let plausible = text[m.end()..end].split_whitespace().all(|w| {
+            !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
+                && !PLACE_WORDS.contains(&fold(w).as_str())
+        });
+        // A name stands alone after its label ("Agent : Can I have…" is a dialogue).
+        let alone = text[end..]
+            .trim_start_matches([' ', '\t'])
+            .chars()
+            .next()
+            .is_none_or(|c| ",.;:()\n-–".contains(c));
+        if plausible && alone && text[m.end()..end].contains(char::is_whitespace) {
             push(m.end(), end, &mut out);
         }
     }
@@ -1354,5 +1379,11 @@ mod tests {
             vec![(Kind::Name, "Tsering Dolma".into())]
         );
         assert!(kinds("Cordialement, Le service de la voirie").is_empty());
+        assert_eq!(
+            kinds("Référente : Maëlys Okonkwo (service social), joignable le matin."),
+            vec![(Kind::Name, "Maëlys Okonkwo".into())]
+        );
+        assert!(kinds("Agent: Can I help you with your request?").is_empty());
+        assert!(kinds("Contact : Mairie du 20e").is_empty());
     }
 }
