@@ -616,18 +616,15 @@ impl Engine {
     fn retrieve_analysed(&self, analysed: &Analysed, vector: Option<&[f32]>) -> Vec<SheetHit> {
         let mut sheets = self.first_stage(analysed);
         // The first stage's best sheets are reordered by the learned reranker.
-        let n = sheets.len().min(rerank::CANDIDATES);
-        if n > 1 {
-            let top = sheets[0].score;
-            let question_trigrams = question_trigrams(analysed);
+        let features = self.candidate_features(analysed, &sheets);
+        if features.len() > 1 {
             let mut scored: Vec<(f32, SheetHit)> = sheets
-                .drain(..n)
+                .drain(..features.len())
+                .zip(&features)
                 .enumerate()
-                .map(|(rank, hit)| {
-                    let features =
-                        self.rank_features(analysed, &hit, rank, top, &question_trigrams);
+                .map(|(rank, (hit, features))| {
                     let keep = if rank == 0 { rerank::KEEP_FIRST } else { 0.0 };
-                    (rerank::score(&features) + keep, hit)
+                    (rerank::score(features) + keep, hit)
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.sheet.cmp(&b.1.sheet)));
@@ -659,20 +656,30 @@ impl Engine {
     pub fn rank_candidates(&self, question: &str) -> Vec<(String, rerank::Features)> {
         let analysed = self.analyse(question, None);
         let sheets = self.first_stage(&analysed);
-        let question_trigrams = question_trigrams(&analysed);
+        let features = self.candidate_features(&analysed, &sheets);
+        sheets
+            .iter()
+            .zip(features)
+            .map(|(hit, features)| (self.sheets[hit.sheet].id.clone(), features))
+            .collect()
+    }
+
+    /// The reranker's features of the first stage's best sheets (at most
+    /// [`rerank::CANDIDATES`]), in the first stage's order.
+    fn candidate_features(
+        &self,
+        analysed: &Analysed,
+        sheets: &[SheetHit],
+    ) -> Vec<rerank::Features> {
         let Some(top) = sheets.first().map(|h| h.score) else {
             return Vec::new();
         };
+        let question_trigrams = question_trigrams(analysed);
         sheets
             .iter()
             .take(rerank::CANDIDATES)
             .enumerate()
-            .map(|(rank, hit)| {
-                (
-                    self.sheets[hit.sheet].id.clone(),
-                    self.rank_features(&analysed, hit, rank, top, &question_trigrams),
-                )
-            })
+            .map(|(rank, hit)| self.rank_features(analysed, hit, rank, top, &question_trigrams))
             .collect()
     }
 

@@ -891,6 +891,13 @@ fn fold(word: &str) -> String {
         .collect()
 }
 
+/// Whether a capitalised word may be part of a person's name (not a common word that precedes
+/// names, nor a street, place or institution word).
+fn may_be_name_word(word: &str) -> bool {
+    !NOT_A_SURNAME.contains(&word.to_lowercase().as_str())
+        && !PLACE_WORDS.contains(&fold(word).as_str())
+}
+
 fn names(text: &str) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let push = |start: usize, end: usize, out: &mut Vec<(usize, usize)>| {
@@ -935,10 +942,7 @@ fn names(text: &str) -> Vec<(usize, usize)> {
         let Some(end) = name_words(text, m.end(), 3) else {
             continue;
         };
-        let plausible = text[m.end()..end].split_whitespace().all(|w| {
-            !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
-                && !PLACE_WORDS.contains(&fold(w).as_str())
-        });
+        let plausible = text[m.end()..end].split_whitespace().all(may_be_name_word);
         // A name stands alone after its label ("Agent : Can I have…" is a dialogue).
         let alone = text[end..]
             .trim_start_matches([' ', '\t'])
@@ -994,10 +998,7 @@ fn names(text: &str) -> Vec<(usize, usize)> {
     for m in SIGNATURE.captures_iter(text) {
         let name = m.get(1).expect("group 1");
         let words: Vec<&str> = name.as_str().split_whitespace().collect();
-        if words.iter().all(|w| {
-            !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
-                && !PLACE_WORDS.contains(&fold(w).as_str())
-        }) {
+        if words.iter().all(|w| may_be_name_word(w)) {
             push(name.start(), name.end(), &mut out);
         }
     }
@@ -1099,11 +1100,10 @@ fn enumerated_names(text: &str, out: &mut Vec<(usize, usize)>) {
         }
         for &(start, end) in &chain {
             let words: Vec<&str> = text[start..end].split_whitespace().collect();
-            let plausible = words.iter().all(|w| {
-                !NOT_A_SURNAME.contains(&w.to_lowercase().as_str())
-                    && !PLACE_WORDS.contains(&fold(w).as_str())
-                    && !CAPS_STOP.contains(w)
-            }) && !preceded_by_place(text, start);
+            let plausible = words
+                .iter()
+                .all(|w| may_be_name_word(w) && !CAPS_STOP.contains(w))
+                && !preceded_by_place(text, start);
             if plausible && out.iter().all(|(s, e)| end <= *s || start >= *e) {
                 out.push((start, end));
             }
