@@ -173,7 +173,7 @@ async fn entities_are_created_upserted_queried_and_read_over_time() {
     .await;
     assert_eq!(again.status, StatusCode::NO_CONTENT, "every entity existed");
     assert_eq!(
-        count(&t.store, "sensor_observations").await,
+        count(&t.store, "sensor_points").await,
         49,
         "repeats stored once"
     );
@@ -278,7 +278,7 @@ async fn bad_input_gets_problem_details_and_stores_nothing() {
     .await
     .assert_problem(StatusCode::BAD_REQUEST, "BadRequestData");
     assert_eq!(count(&t.store, "sensor_entities").await, 0);
-    assert_eq!(count(&t.store, "sensor_observations").await, 0);
+    assert_eq!(count(&t.store, "sensor_points").await, 0);
 
     // Writes need a key; reads of unknown things are ResourceNotFound; bad queries BadRequestData.
     let reply = send(

@@ -88,6 +88,9 @@ pub struct SensorsSection {
     pub alert_threshold: f64,
     /// Days of observations kept per series.
     pub retention_days: i64,
+    /// Recent observations (kept in a time-keyed table) moved into the series-keyed archive
+    /// once this many have accumulated.
+    pub compact_after_rows: usize,
     /// MQTT topics to subscribe to when `mqtt_url` is set.
     pub mqtt_topics: Vec<String>,
     /// A URL every alert is posted to (JSON), besides `/api/alerts`.
@@ -100,6 +103,7 @@ impl Default for SensorsSection {
         SensorsSection {
             alert_threshold: defaults.alert_threshold,
             retention_days: defaults.retention_days,
+            compact_after_rows: defaults.compact_after_rows,
             mqtt_topics: vec!["parvis/sensors/#".into()],
             alert_webhook: None,
         }
@@ -111,6 +115,7 @@ impl SensorsSection {
         sensors::platform::SensorsConfig {
             alert_threshold: self.alert_threshold,
             retention_days: self.retention_days,
+            compact_after_rows: self.compact_after_rows,
         }
     }
 }

@@ -402,7 +402,11 @@ async fn ingest_bench(config: &Config, args: &IngestArgs) -> anyhow::Result<()> 
                 .secret,
         );
         store.close().await;
-        let server = BenchServer::start(store_config.clone(), config.api(), Wiring::Sensors)?;
+        let server = BenchServer::start(
+            store_config.clone(),
+            config.api(),
+            Wiring::Sensors(config.sensors.platform()),
+        )?;
         let batch = args.batch;
         let make: crate::bench::load::MakeRequest = Arc::new(move |connection, sequence| {
             // New instants every request, so every observation is a real write.

@@ -35,8 +35,22 @@ const HOUR: i64 = 3_600_000;
 
 #[tokio::test]
 async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
-    for store in testing::backends().await {
-        let sensors = Sensors::open(store::Store::clone(&store), SensorsConfig::default())
+    // Without a compaction (everything stays in the recent table), and with one after the first
+    // batch (repeats must then be found in the archive, reads must join both tables).
+    for compact_after_rows in [SensorsConfig::default().compact_after_rows, 250] {
+        for store in testing::backends().await {
+            check_backend(store, compact_after_rows).await;
+        }
+    }
+}
+
+async fn check_backend(store: testing::TestStore, compact_after_rows: usize) {
+    {
+        let config = SensorsConfig {
+            compact_after_rows,
+            ..SensorsConfig::default()
+        };
+        let sensors = Sensors::open(store::Store::clone(&store), config)
             .await
             .unwrap();
         let mut alerts = sensors.subscribe();
@@ -48,6 +62,9 @@ async fn observations_are_stored_once_queried_and_scored_on_every_backend() {
         let outcome = sensors.upsert(batch.clone(), true).await.unwrap();
         assert_eq!(outcome.created, vec![id.to_owned()]);
         assert_eq!(outcome.observations, 300);
+        if compact_after_rows <= 300 {
+            assert_eq!(sensors.compact().await.unwrap(), 0, "compacted already");
+        }
         assert!(outcome.alerts.is_empty(), "{:?}", outcome.alerts);
 
         // The same batch again (at-least-once delivery): nothing new, no alert.

@@ -151,14 +151,16 @@ impl Store {
         }
 
         let now_ms = now.unix_timestamp() * 1000;
-        report.observations_deleted = sqlx::query(
-            "DELETE FROM sensor_observations WHERE observed_ms < $1 - (SELECT retention_days \
-             FROM sensor_series s WHERE s.id = sensor_observations.series_id) * 86400000",
-        )
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        for table in ["sensor_observations", "sensor_recent"] {
+            report.observations_deleted += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE observed_ms < $1 - (SELECT retention_days \
+                 FROM sensor_series s WHERE s.id = {table}.series_id) * 86400000"
+            ))
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
 
         let audit_cutoff = cutoff(policy.audit_log_days.max(MIN_AUDIT_LOG_DAYS));
         let last_old = sqlx::query(

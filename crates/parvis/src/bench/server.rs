@@ -14,8 +14,8 @@ pub enum Wiring {
     Assistant(std::path::PathBuf),
     /// The service requests (built-in catalogue, classifier and routing).
     Requests,
-    /// The sensor platform.
-    Sensors,
+    /// The sensor platform, configured as `parvis serve` would be.
+    Sensors(sensors::platform::SensorsConfig),
 }
 
 /// The API server on a runtime of its own, counting the 201 answers it sends.
@@ -69,9 +69,9 @@ impl BenchServer {
                             .map_err(|e| e.to_string())?;
                             state.with_requests(Arc::new(requests))
                         }
-                        Wiring::Sensors => {
+                        Wiring::Sensors(config) => {
                             let sensors =
-                                sensors::platform::Sensors::open(store.clone(), Default::default())
+                                sensors::platform::Sensors::open(store.clone(), config.clone())
                                     .await
                                     .map_err(|e| e.to_string())?;
                             state.with_sensors(Arc::new(sensors))
