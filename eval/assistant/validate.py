@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Validate the realistic assistant question sets against the PIAF service-public corpus.
 
-Files checked: dev-realistic.jsonl, heldout-realistic.jsonl (both development sets now),
-dev-english.jsonl (English development set) and heldout2-realistic.jsonl (the held-out set).
+Files checked: dev-realistic.jsonl, heldout-realistic.jsonl, dev-english.jsonl and
+heldout2-realistic.jsonl (development sets) and heldout3-realistic.jsonl (the held-out set).
 dev-paris.jsonl (gold ids from the Paris knowledge base, not the corpus) is only used for the
 check that no question is repeated across files.
+
+Messages about the held-out file (HELDOUT below) name the file, the line and the problem only:
+they never print its questions, answers or gold ids, so that running this script does not show
+held-out content.
 
 Usage: python3 eval/assistant/validate.py [path/to/corpus.jsonl]
 Default corpus: /work/shared/data/service-public/piaf/corpus.jsonl
@@ -22,7 +26,9 @@ FILES = {
     "heldout": (HERE / "heldout-realistic.jsonl", "rheld"),
     "dev-english": (HERE / "dev-english.jsonl", "rdeven"),
     "heldout2": (HERE / "heldout2-realistic.jsonl", "rheld2"),
+    "heldout3": (HERE / "heldout3-realistic.jsonl", "rheld3"),
 }
+HELDOUT = {"heldout3"}  # messages about these files show line numbers and problems only
 PARIS = HERE / "dev-paris.jsonl"  # other knowledge base: only checked for repeated questions
 KEYS = {"id", "question", "lang", "in_scope", "gold_ids", "answers"}
 
@@ -36,7 +42,9 @@ for line in CORPUS.open(encoding="utf-8"):
     d = json.loads(line)
     corpus[d["id"]] = d
 titles = {norm(d["title"]): i for i, d in corpus.items()}
-old_dev = {norm(json.loads(l)["question"]) for l in OLD_DEV.open(encoding="utf-8")} if OLD_DEV.exists() else set()
+old_dev_rows = [json.loads(l) for l in OLD_DEV.open(encoding="utf-8")] if OLD_DEV.exists() else []
+old_dev = {norm(r["question"]) for r in old_dev_rows}
+old_dev_gold = {g for r in old_dev_rows for g in r["gold_ids"]}
 
 errors, warnings = [], []
 seen_q = {}
@@ -53,13 +61,18 @@ for name, (path, prefix) in FILES.items():
     gold = set()
     cats = Counter()
     n_answers = 0
+    hidden = name in HELDOUT
     for n, r in enumerate(rows, 1):
         rid = r.get("id")
-        where = f"{name}:{rid}"
+        where = f"{name}:line {n}" if hidden else f"{name}:{rid}"
         if set(r) != KEYS:
             errors.append(f"{where}: keys {sorted(r)}")
         if rid != f"{prefix}{n:03d}":
             errors.append(f"{where}: expected id {prefix}{n:03d}")
+        if hidden and not all(isinstance(r.get(k), t) for k, t in
+                              (("question", str), ("gold_ids", list), ("answers", list))):
+            errors.append(f"{where}: question/gold_ids/answers of the wrong type")
+            continue
         if r["lang"] not in ("fr", "en") or not isinstance(r["in_scope"], bool):
             errors.append(f"{where}: bad lang/in_scope")
         q = r["question"]
@@ -82,17 +95,20 @@ for name, (path, prefix) in FILES.items():
         cats["in_scope_" + r["lang"]] += 1
         if not 1 <= len(r["gold_ids"]) <= 2 or not 1 <= len(r["answers"]) <= 3:
             errors.append(f"{where}: need 1-2 gold ids and 1-3 answers")
+        if hidden and len(r["gold_ids"]) != 1:
+            errors.append(f"{where}: in-scope row needs exactly one gold id")
         for g in r["gold_ids"]:
             if g not in corpus:
-                errors.append(f"{where}: unknown gold id {g}")
+                errors.append(f"{where}: unknown gold id" + ("" if hidden else f" {g}"))
             gold.add(g)
-        for a in r["answers"]:
+        for k, a in enumerate(r["answers"], 1):
             n_answers += 1
             if not any(a in corpus[g]["text"] for g in r["gold_ids"] if g in corpus):
-                errors.append(f"{where}: answer not a verbatim substring of a gold sheet: {a!r}")
+                errors.append(f"{where}: answer {k} not a verbatim substring of a gold sheet"
+                              + ("" if hidden else f": {a!r}"))
             w = len(a.split())
             if not 5 <= w <= 20:
-                warnings.append(f"{where}: answer has {w} words: {a!r}")
+                warnings.append(f"{where}: answer {k} has {w} words" + ("" if hidden else f": {a!r}"))
     gold_by_file[name] = gold
     print(f"{name}: {len(rows)} rows, {dict(sorted(cats.items()))}, {len(gold)} distinct gold sheets, {n_answers} answer facts")
 
@@ -100,6 +116,9 @@ names = list(FILES)
 for i, a in enumerate(names):
     for b in names[i + 1:]:
         overlap = gold_by_file[a] & gold_by_file[b]
+        if a in HELDOUT or b in HELDOUT:
+            print(f"gold sheets shared by {a} and {b}: {len(overlap)}")  # ids of held-out sheets not shown
+            continue
         shown = sorted(overlap) if len(overlap) <= 12 else sorted(overlap)[:12] + ["..."]
         print(f"gold sheets shared by {a} and {b}: {len(overlap)} {shown}")
 # The new held-out set must not share gold sheets with the English development set, and at
@@ -112,9 +131,20 @@ new_h2 = h2 - older
 print(f"heldout2 gold sheets not used as gold by dev-realistic or heldout-realistic: {len(new_h2)} of {len(h2)}")
 if 2 * len(new_h2) < len(h2):
     errors.append("fewer than half of the heldout2 gold sheets are new")
+# The held-out set of 2026-11-26 (heldout3) follows the heldout2 rules: no gold sheet shared with
+# dev-english, and at least 75 % of its gold sheets are not gold in any older file (the four
+# files above and the PIAF dev-questions.jsonl).
+h3 = gold_by_file["heldout3"]
+if h3 & gold_by_file["dev-english"]:
+    errors.append(f"heldout3 shares {len(h3 & gold_by_file['dev-english'])} gold sheet(s) with dev-english")
+older3 = gold_by_file["dev"] | gold_by_file["heldout"] | gold_by_file["dev-english"] | gold_by_file["heldout2"] | old_dev_gold
+new_h3 = h3 - older3
+print(f"heldout3 gold sheets not used as gold by any older file (incl. PIAF dev-questions): {len(new_h3)} of {len(h3)}")
+if 4 * len(new_h3) < 3 * len(h3):
+    errors.append("fewer than 75 % of the heldout3 gold sheets are new")
 for w in warnings:
     print("WARN", w)
 for e in errors:
     print("ERROR", e)
-print("OK" if not errors else f"{len(errors)} error(s)")
+print("OK" if not errors else f"{len(errors)} error(s)", f"({len(warnings)} warning(s))")
 sys.exit(1 if errors else 0)

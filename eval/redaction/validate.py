@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Validate the redaction evaluation corpora (dev.jsonl, heldout.jsonl, heldout2.jsonl,
-heldout3.jsonl).
+heldout3.jsonl, dev4.jsonl, heldout4.jsonl).
 
 Checks, for every line:
   * well-formed JSON with exactly the keys id, text, spans; ids numbered in sequence
-    (red-dev-001..., red-held-001..., red-held2-001..., red-held3-001...);
+    (red-dev-001..., red-held-001..., red-held2-001..., red-held3-001..., red-dev4-001...,
+    red-held4-001...);
   * every span has a known kind and a value that is an exact substring of text, spans
     are found left to right without overlapping, and a value occurs in the text exactly
     as many times as it is listed (occurrences inside another span are ignored);
@@ -16,10 +17,15 @@ Checks, for every line:
     numbers preceded by SIRET/SIREN are exempt from the card scan;
   * a scan for "house number + street type" and "civility + capitalised word" outside
     spans (printed as warnings, to be reviewed by hand);
-  * minimum number of spans per kind in each file (MIN_PER_KIND);
+  * minimum number of spans per kind in each file (MIN_PER_KIND) and, where set, of
+    lines without personal data (MIN_NO_PII);
   * across files: no nir, iban, card, phone, email, name or address value appears in
     more than one file, for every pair of files (compared after normalisation, see
-    shared_key).
+    shared_key); the known values shared by heldout3.jsonl and dev4.jsonl are counted
+    and printed as warnings (TOLERATED_SHARED).
+
+The held-out files (HELD_OUT) are never quoted: messages about them give the file, the
+line, the id and the kind of problem, never a text or a value.
 
 Prints a count table per kind per file. Exit status 1 on any error.
 
@@ -36,16 +42,31 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FILES = [("dev.jsonl", "red-dev-", 240), ("heldout.jsonl", "red-held-", 160),
-         ("heldout2.jsonl", "red-held2-", 240), ("heldout3.jsonl", "red-held3-", 240)]
+         ("heldout2.jsonl", "red-held2-", 240), ("heldout3.jsonl", "red-held3-", 240),
+         ("dev4.jsonl", "red-dev4-", 250), ("heldout4.jsonl", "red-held4-", 240)]
 KINDS = ["email", "phone", "nir", "iban", "card", "address", "name"]
 # Minimum number of spans per kind: one number for every kind, or a dict per kind.
 MIN_PER_KIND = {"dev.jsonl": 25, "heldout.jsonl": 15,
                 "heldout2.jsonl": {"email": 25, "phone": 35, "nir": 20, "iban": 20, "card": 20,
                                    "address": 40, "name": 50},
                 "heldout3.jsonl": {"email": 25, "phone": 40, "nir": 20, "iban": 20, "card": 20,
-                                   "address": 40, "name": 70}}
+                                   "address": 40, "name": 70},
+                # dev4 focuses on names and addresses and has no NIR, IBAN or card.
+                "dev4.jsonl": {"email": 5, "phone": 15, "nir": 0, "iban": 0, "card": 0,
+                               "address": 80, "name": 130},
+                "heldout4.jsonl": {"email": 20, "phone": 30, "nir": 10, "iban": 10, "card": 8,
+                                   "address": 70, "name": 110}}
+# Minimum number of lines without personal data (spans: []), where set.
+MIN_NO_PII = {"heldout4.jsonl": 70}
 # Kinds whose values must not be shared between files.
 NO_SHARE_KINDS = ("nir", "iban", "card", "phone", "email", "name", "address")
+# Known shared values between two older files, reported as warnings instead of errors, with
+# their exact number (any other number is an error). dev4.jsonl was written after
+# heldout3.jsonl by a helper who did not read heldout3.jsonl; when dev4.jsonl was added to
+# these checks (2026-11-26), the two files turned out to share 4 name values. Neither file
+# was edited. Every other pair of files, and every pair with heldout4.jsonl, must share
+# nothing.
+TOLERATED_SHARED = {frozenset({"heldout3.jsonl", "dev4.jsonl"}): 4}
 
 # ------------------------------------------------------------------ checksums
 
@@ -96,8 +117,11 @@ SHORT_SERVICE = {"3975", "3939", "15", "17", "18", "112", "115", "119", "114", "
 STREET_TYPES = (r"rue|r\.|avenue|av\.|bd|boulevard|faubourg|place|pl\.|quai|allée|allee|impasse|imp\.|villa|cité|cite|"
                 r"passage|square|cours|chemin|route|sentier|hameau|rond-point|esplanade|"
                 r"street|road|promenade|parvis|galerie|voie|port")
-ADDRESS_RE = re.compile(r"\d{1,4}(?:\s?(?:bis|ter|quater|[A-D]))?,?\s+(?:" + STREET_TYPES + r")(?!\w).*",
-                        re.IGNORECASE)
+# A house number, optionally bis/ter/quater or a letter, optionally a range ("14-16", "22 à 24"),
+# then an optional comma and a street type.
+HOUSE_NUMBER = r"\d{1,4}(?:\s?(?:bis|ter|quater|[A-D]))?"
+ADDRESS_RE = re.compile(HOUSE_NUMBER + r"(?:\s?[-–]\s?" + HOUSE_NUMBER + r"|\s(?:à|au)\s" + HOUSE_NUMBER + r")?"
+                        r",?\s+(?:" + STREET_TYPES + r")(?!\w).*", re.IGNORECASE)
 CIVILITY = r"(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|Dr|Dr\.|Docteur|Me|Maître|Pr|Mr|Mrs|Ms)"
 
 
@@ -255,6 +279,8 @@ def shared_key(kind: str, value: str) -> str:
 def check_file(name: str, prefix: str, min_lines: int):
     path = HERE / name
     errors, warnings = [], []
+    # Values of a held-out file are never printed.
+    show = (lambda v: "(held-out value)") if name in HELD_OUT else repr
     counts = Counter()
     n_lines = n_empty = 0
     values_seen = Counter()
@@ -271,7 +297,7 @@ def check_file(name: str, prefix: str, min_lines: int):
             continue
         want = f"{prefix}{n_lines:03d}"
         if row["id"] != want:
-            errors.append(f"{where}: id {row['id']!r}, expected {want!r}")
+            errors.append(f"{where}: id {show(row['id'])}, expected {want!r}")
         text, spans = row["text"], row["spans"]
         if not isinstance(text, str) or not text.strip():
             errors.append(f"{where}: empty text")
@@ -288,7 +314,7 @@ def check_file(name: str, prefix: str, min_lines: int):
                 continue
             kind, value = sp["kind"], sp["value"]
             if kind not in KINDS:
-                errors.append(f"{where}: unknown kind {kind!r}")
+                errors.append(f"{where}: unknown kind {show(kind)}")
                 continue
             if not isinstance(value, str) or not value:
                 errors.append(f"{where}: empty value")
@@ -296,17 +322,17 @@ def check_file(name: str, prefix: str, min_lines: int):
             idx = text.find(value, pos)
             if idx < 0:
                 where_any = "not in text" if value not in text else "not found after the previous span (order/overlap)"
-                errors.append(f"{where}: {kind} value {value!r} {where_any}")
+                errors.append(f"{where}: {kind} value {show(value)} {where_any}")
                 continue
             end = idx + len(value)
             if idx > 0 and text[idx - 1].isalnum() or end < len(text) and text[end].isalnum():
-                errors.append(f"{where}: {kind} value {value!r} cuts a word or number")
+                errors.append(f"{where}: {kind} value {show(value)} cuts a word or number")
             if kind in ("nir", "card", "iban", "phone") and (
                     idx > 0 and text[idx - 1] in "+" or end < len(text) and text[end] in "0123456789"):
-                errors.append(f"{where}: {kind} value {value!r} does not cover the whole number")
+                errors.append(f"{where}: {kind} value {show(value)} does not cover the whole number")
             msg = shape_error(kind, value)
             if msg:
-                errors.append(f"{where}: {kind} {value!r}: {msg}")
+                errors.append(f"{where}: {kind} {show(value)}: {msg}")
             ranges.append((idx, end, kind))
             pos = end
             counts[kind] += 1
@@ -322,9 +348,9 @@ def check_file(name: str, prefix: str, min_lines: int):
                     occ += 1
                 i = text.find(value, i + 1)
             if occ != listed:
-                errors.append(f"{where}: value {value!r} listed {listed} time(s) but occurs {occ} time(s)")
+                errors.append(f"{where}: value {show(value)} listed {listed} time(s) but occurs {occ} time(s)")
         e2, w2 = scan(text, ranges)
-        if name == HELD_OUT:
+        if name in HELD_OUT:
             # The held-out set's text is never printed: only what kind of problem, and where.
             e2 = [m.split(":")[0] for m in e2]
             w2 = [m.split(":")[0] for m in w2]
@@ -339,12 +365,17 @@ def check_file(name: str, prefix: str, min_lines: int):
             errors.append(f"{name}: only {counts[kind]} {kind} spans (min {need})")
     dups = [kv for kv, c in values_seen.items() if c > 1 and kv[0] in ("nir", "iban", "card")]
     if dups:
-        warnings.append(f"{name}: numbers used on more than one line: {dups}")
+        shown = f"{len(dups)} held-out value(s)" if name in HELD_OUT else dups
+        warnings.append(f"{name}: numbers used on more than one line: {shown}")
+    if n_empty < MIN_NO_PII.get(name, 0):
+        errors.append(f"{name}: only {n_empty} lines without personal data (min {MIN_NO_PII[name]})")
     return n_lines, n_empty, counts, errors, warnings
 
 
-# The current held-out file: its lines are never quoted in messages.
-HELD_OUT = "heldout3.jsonl"
+# Held-out files: their lines and values are never quoted in messages. heldout3.jsonl is no
+# longer the held-out set (replaced by heldout4.jsonl) but it was written and kept unseen
+# as one, so it stays unquoted.
+HELD_OUT = {"heldout3.jsonl", "heldout4.jsonl"}
 
 
 def main() -> int:
@@ -372,13 +403,26 @@ def main() -> int:
                     out.setdefault(shared_key(kind, sp["value"]), sp["value"])
         return out
     names = [f[0] for f in FILES]
+    shared = {}  # pair of files -> messages
     for kind in NO_SHARE_KINDS:
         vals = {n: values(n, kind) for n in names}
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 for k in sorted(vals[a].keys() & vals[b].keys()):
-                    shown = "(held-out value)" if HELD_OUT in (a, b) else f"{vals[a][k]!r} / {vals[b][k]!r}"
-                    all_errors.append(f"{kind} value {shown} ({a}, {b}) appears in more than one file")
+                    shown = "(held-out value)" if HELD_OUT & {a, b} else f"{vals[a][k]!r} / {vals[b][k]!r}"
+                    shared.setdefault(frozenset({a, b}), []).append(
+                        f"{kind} value {shown} ({a}, {b}) appears in more than one file")
+    for pair, msgs in shared.items():
+        if TOLERATED_SHARED.get(pair) == len(msgs):
+            if not quiet:
+                for msg in msgs:
+                    print("warning: known shared value:", msg)
+        else:
+            all_errors += msgs
+    for pair, n_known in TOLERATED_SHARED.items():
+        if pair not in shared:
+            all_errors.append(f"{' / '.join(sorted(pair))}: expected {n_known} known shared values, found 0"
+                              " (update TOLERATED_SHARED)")
     for e in all_errors:
         print("ERROR:", e)
     header = f"{'file':<15}{'lines':>6}{'no-PII':>8}" + "".join(f"{k:>9}" for k in KINDS) + f"{'total':>8}"
