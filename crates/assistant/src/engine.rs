@@ -362,6 +362,74 @@ static MANIPULATION: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(base64|rot13|decode|decoder|dechiffre)\b",
         r"|\b(faux|fausse|fake|forged?|bogus)\b.{0,30}\b(avis|document|papier|attestation|certificat|certificate|fiche|bulletin|facture|invoice|diplome|diploma|passeport|passport|carte|card|id|plates?|plaques?|immatriculation)",
         r"|\b(voler|steal|pirater|hack|cambrioler|break into|frauder|cheat)\b",
+        // Documents made up for someone ("fais-moi 6 quittances…", "generate 3 payslips").
+        r"|\b((fais|faites|cree|creez|redige|redigez|ecris|ecrivez|make|create|draft|write)[- ](moi|nous|me|us)|genere[rz]?|generate|fabrique[rz]?|produis|produce|forge)\b.{0,40}\b(attestations?|quittances?|payslips?|pay slips?|bulletins? de (salaire|paie)|fiches? de paie|certificats?|certificates?|arrets? (de travail|maladie)|sick notes?|doctor'?s notes?|justificatifs?|factures?|invoices?|releves? (bancaires?|de compte|de notes)|bank statements?|avis d'imposition|tax notices?|ordonnances?|prescriptions?|diplomes?|diplomas?)\b",
+        // Imitating an administration or a bank; documents that look official.
+        r"|\b(imite|imitant|imiter|imitate|imitating|mimic|mimicking|posing as|se faisant passer pour|se fait passer pour|pretending to be)\b|\bofficial[- ]looking\b|\blooks? (real|official|legit)\b|\b(qui a l'air|l'air) (vrai|officiel)",
+        // Instructions planted in pasted text, fake harnesses and modes.
+        r"|\b(system|systeme) (note|rule|message|update|override)|\b(note|message|instructions?) (to|for|a|pour) (the )?(ai|ia|assistant|bot|llm)\b|\bregle systeme\b|\[(system|admin|eval|developer)|\bexpected_output\b|\btest_case|\beval(uation)? harness\b|\b(mode|en mode) (test|maintenance|debug|admin)\b|\b(test|maintenance|debug|admin|god) mode\b",
+        r"|\b(if you had|without|with) no (rules|restrictions|limits|filters)\b|\bsi tu n'avais (pas de|aucune) (regles?|limites?|restrictions?)|\b(answer|reply|respond) as ['\x22]|\breponds? (en tant que|comme) ['\x22]",
+        r"|\bjeu de role\b|\b(t'es|tu es|you are|you're) (un |une |an? )?(agent|clerk|officer|fonctionnaire|employee|employe)\b.{0,30}\b(prefecture|caf|mairie|bureau|office|impots|tax)",
+        // Evading a control or a benefit's conditions.
+        r"|\bsans que (pole emploi|france travail|la caf|les impots|le fisc|l'urssaf|la secu|la cpam|mon employeur|mon patron|personne|l'administration)\b.{0,20}\b(sache|le sache|voie|le voie|remarque|s'en rende|decouvre)|\bwithout (the )?(caf|tax office|taxman|pole emploi|france travail|anyone|them|the authorities) (knowing|noticing|finding out)",
+        // Someone else's records.
+        r"|\b(log into|log in to|se connecter (a|sur)|acceder a) (his|her|son|sa)\b|\b(look up|check|find|access|log into|pull up|consulte[rz]?|regarde[rz]?|verifie[rz]?|trouve[rz]?|accede[rz]? a)\b.{0,25}\b(my |mon |ma )?(ex|ex-wife|ex-husband|ex-femme|ex-mari|neighbou?r'?s?|voisine?|belle[- ]soeur|beau[- ]frere|colleague'?s?|collegue)\b.{0,40}\b(tax|impots?|declaration|revenus?|income|account|compte|bank|banque|dossier|file|benefits?|allocations?)",
+    ))
+    .expect("valid pattern")
+});
+
+/// Nationality adjectives of other countries (folded, masculine singular stems: the pattern
+/// adds the inflections).
+const FOREIGN_ADJECTIVES: &str = "belge|suisse|luxembourgeois|allemand|autrichien|espagnol|portugais|italien|britannique|anglais|irlandais|neerlandais|polonais|roumain|bulgare|grec|suedois|danois|norvegien|americain|canadien|quebecois|mexicain|bresilien|argentin|colombien|chilien|peruvien|marocain|algerien|tunisien|egyptien|senegalais|malien|ivoirien|camerounais|congolais|guineen|burkinabe|nigerian|turc|russe|ukrainien|chinois|japonais|coreen|vietnamien|indien|pakistanais|bangladais|sri-lankais|australien|libanais|syrien|israelien|iranien|belgian|swiss|luxembourgish|german|austrian|spanish|portuguese|italian|british|uk|english|irish|dutch|polish|romanian|bulgarian|greek|swedish|danish|norwegian|american|us|canadian|quebec|mexican|brazilian|argentinian|colombian|chilean|peruvian|moroccan|algerian|tunisian|egyptian|senegalese|malian|ivorian|cameroonian|congolese|guinean|nigerian|turkish|russian|ukrainian|chinese|japanese|korean|vietnamese|indian|pakistani|bangladeshi|sri lankan|australian|lebanese|syrian|israeli|iranian";
+
+/// Countries, for "the consulate of …".
+const FOREIGN_COUNTRIES: &str = "belgique|suisse|luxembourg|allemagne|autriche|espagne|portugal|italie|royaume-uni|angleterre|irlande|pays-bas|pologne|roumanie|bulgarie|grece|suede|danemark|norvege|etats-unis|canada|quebec|mexique|bresil|argentine|colombie|chili|perou|maroc|algerie|tunisie|egypte|senegal|mali|cote d'ivoire|cameroun|congo|guinee|burkina|nigeria|turquie|russie|ukraine|chine|japon|coree|vietnam|inde|pakistan|bangladesh|sri lanka|australie|liban|syrie|israel|iran|belgium|switzerland|germany|austria|spain|italy|united kingdom|england|ireland|netherlands|poland|romania|bulgaria|greece|sweden|denmark|norway|united states|usa|mexico|brazil|argentina|colombia|chile|peru|morocco|algeria|tunisia|egypt|senegal|ivory coast|cameroon|guinea|turkey|russia|china|japan|korea|india|australia|lebanon|syria";
+
+/// One of another country's documents ("passeport algérien", "Belgian plates").
+static FOREIGN_DOCUMENT: LazyLock<Regex> = LazyLock::new(|| {
+    let documents_fr = "carte d'identite|carte nationale|passeport|permis de sejour|titre de sejour|carte de sejour|visa|extrait de naissance|acte de naissance|acte de mariage|impots?|taxes?|plaques?|nationalite|carte d'assurance maladie|carte vitale|permis de conduire|numero de securite sociale|securite sociale|retraite|pension|conge maternite|allocations?|chomage";
+    let documents_en = "passports?|id cards?|identity cards?|residence (cards?|permits?)|visas?|birth certificates?|marriage certificates?|tax(es| returns?)?|plates|license plates|number plates|citizenship|nationality|health (insurance )?cards?|driving licen[cs]es?|driver'?s licen[cs]es?|social security( numbers?)?|pensions?|maternity leave|benefits|unemployment";
+    Regex::new(&format!(
+        r"\b({documents_fr}) (de |du |d')?({FOREIGN_ADJECTIVES})(e|s|es|ne|nes)?\b|\b({FOREIGN_ADJECTIVES}) ({documents_en})\b"
+    ))
+    .expect("valid pattern")
+});
+
+/// Another country's authorities: its consulates and embassies, its agencies by name, or a
+/// question that opens with the country ("en Suisse, comment…").
+static FOREIGN_AUTHORITY: LazyLock<Regex> = LazyLock::new(|| {
+    let agencies = r"ramq|saaq|cnie|codice fiscale|agenzia delle entrate|zairyu|gov\.uk|\birs\b|dvla|uscis|anmeldung|burgeramt|\bnie\b|\bdiv\b|\bcns\b|\bpvt\b|working holiday|service canada|\bhmrc\b|\bnhs\b|\bssn\b|green card";
+    Regex::new(&format!(
+        r"\b(consulat|ambassade) (de |du |d'|des )?(l'|la |le )?({FOREIGN_COUNTRIES})\b|\b({FOREIGN_ADJECTIVES}) (consulate|embassy)\b|\b(consulate|embassy) of (the )?({FOREIGN_COUNTRIES})\b|({agencies})|^(en|au|aux|in) ({FOREIGN_COUNTRIES}),? (comment|how|c'est (quoi|combien)|what)\b"
+    ))
+    .expect("valid pattern")
+});
+
+/// Framing that brings a foreign document into a French procedure ("mon permis marocain est
+/// valable en France ?", "move to France with my Spanish card", "register my child at a Paris
+/// school with it", after a naturalisation).
+static IN_FRANCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b(en france|in france|to france|vers la france|en metropole|ici|here|a paris|in paris|at a paris|to paris|de paris|paris (school|ecole|creche|nursery))\b|\b(nationalite francaise|french (citizenship|nationality)|naturalisation|naturalization|naturalise|naturalised|naturalized|double nationalite|dual (citizenship|nationality))|\b(echanger|echange|exchange|convertir|convert|utiliser|use|valable|valid|reconnue?|recognised|recognized) (mon |ma |my |un |une |a |son |sa |his |her )?(permis|licen[cs]e|diplome|diploma|carte|card)( de conduire)? ({FOREIGN_ADJECTIVES})"
+    ))
+    .expect("valid pattern")
+});
+
+/// Whether a (folded) question asks about another country's administration: the French sheets
+/// do not cover it, the question goes to that country's services.
+fn foreign_procedure(folded: &str) -> bool {
+    FOREIGN_AUTHORITY.is_match(folded)
+        || (FOREIGN_DOCUMENT.is_match(folded) && !IN_FRANCE.is_match(folded))
+}
+
+/// Questions that are not about a procedure whatever their words: translations of a pasted
+/// text and predictions of one's own chances.
+static NOT_A_PROCEDURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(traduis|traduisez|translate (this|my|the following|it)|can you translate|peux[- ]tu traduire|tu peux traduire|pourrais[- ]tu traduire)\b",
+        // Shopping advice.
+        r"|\btu me conseilles? (quel|quelle|quels|quelles)\b|\b(le|la) moins chere? (entre|parmi)\b|\bthe cheapest (between|among|of)\b|\bwhich (one )?is (the )?cheaper\b|\b(which|what) (brand|model) (of|should|to)\b",
+        r"|\b(pourcentage|percentage|probabilite|probability|pronostic) de (chances?|reussite|success)|\bwhat are (my|our|the) chances\b|\bquelles? (sont )?(mes|nos|les) chances\b|\b(quel|what) (pourcentage|percentage)\b",
     ))
     .expect("valid pattern")
 });
@@ -972,13 +1040,22 @@ impl Engine {
         let folded = fold(question.text);
         let analysed = self.analyse(question.text, question.previous);
         let lang = question.lang.unwrap_or(analysed.lang);
-        let rules: [(&Regex, Abstention); 3] = [
+        let rules: [(&Regex, Abstention); 4] = [
             (&MANIPULATION, Abstention::Manipulation),
             (&OFF_LIMITS, Abstention::OffLimits),
             (&PERSONAL_ADVICE, Abstention::PersonalAdvice),
+            (&NOT_A_PROCEDURE, Abstention::OutOfScope),
         ];
         if let Some((_, reason)) = rules.iter().find(|(rule, _)| rule.is_match(&folded)) {
             return self.abstain(*reason, lang, Signals::default(), question.first_turn);
+        }
+        if foreign_procedure(&folded) {
+            return self.abstain(
+                Abstention::OutOfScope,
+                lang,
+                Signals::default(),
+                question.first_turn,
+            );
         }
         // A follow-up ("et pour un mineur ?") is in scope if the conversation is.
         let in_scope = match question.previous {
