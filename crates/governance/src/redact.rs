@@ -514,15 +514,22 @@ static TITLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static INTRODUCTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:je m'appelle|je m’appelle|moi c'est|moi c’est|mon nom est|my name is|sign[ée]|de la part de|titulaire|au nom de|nom\s?:|nom et pr[ée]nom\s?:|pr[ée]nom et nom\s?:|nom,? pr[ée]nom\s?:|b[ée]n[ée]ficiaire\s?:|beneficiary:?|account holder:?|full name:?|kontoinhaber:?|intestat[oa] a|titular:?)\s+")
+    Regex::new(r"(?i)\b(?:je m'appelle|je m’appelle|moi c'est|moi c’est|mon nom est|my name is|sign[ée]|de la part de|titulaire|au nom de|nom\s?:|nom et pr[ée]nom\s?:|pr[ée]nom et nom\s?:|nom,? pr[ée]nom\s?:|b[ée]n[ée]ficiaire\s?:?|beneficiary:?|account holder:?|full name:?|kontoinhaber:?|intestat[oa] a|titular:?|me llamo|mi nombre es|ich hei(?:ß|ss)e|mein name ist|kontoinhaberin:?|in my name,?|[àa] mon nom,?|name on (?:the )?card:?|nom sur la carte\s?:?|(?:please )?ask for|c'est bien moi,|c’est bien moi,)\s+")
         .expect("introduction pattern compiles")
 });
 
 /// Cues after which a capitalised word is a person's name even if no lexicon knows it: "this
 /// is Ravi Kumar", "sonnette Guérin".
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:this is|sonnette|interphone|bo[iî]te aux lettres|signed|regards,|cordialement,)\s+")
+    Regex::new(r"(?i)\b(?:this is|sonnette|interphone|bo[iî]te aux lettres|signed|regards,|cordialement,|thanks,|thank you,|merci,|cheers,|bien [àa] vous,|(?:ma |mon |my |notre |our |la |le |the |l'|l’)(?:voisine|voisin|neighbou?r|[ée]tudiante?|student|locataire|tenant|colocataire|flatmate|coll[èe]gue|colleague|cousine?|cousin|ni[èe]ce|neveu|nephew|tante|oncle|uncle|aunt|belle-m[èe]re|beau-p[èe]re|fille|fils|daughter|son),)\s+")
         .expect("cue pattern compiles")
+});
+
+/// Someone introducing themselves with what they are: "I'm Oisín, the new tenant", "je suis
+/// Wanjiru, la locataire du 3e".
+static SELF_APPOSITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i:i'm|i’m|i am|je suis|moi c'est|moi c’est)[ \t]+(\p{Lu}\p{Ll}[\p{L}'’\-]*(?:[ \t]+\p{Lu}[\p{L}'’\-]+)?),[ \t]+(?i:the|your|a|an|le|la|l'|l’|votre|ton|un|une)\b")
+        .expect("self apposition pattern compiles")
 });
 
 /// Labels of forms and notes after which two or three capitalised words are a person.
@@ -674,6 +681,12 @@ const PLACE_WORDS: &[&str] = &[
     "sao",
     "los",
     "las",
+    "île",
+    "ile",
+    "îles",
+    "iles",
+    "island",
+    "isle",
 ];
 
 /// Function words of texts written in capitals, which end a name: "MME BRIGITTE POUILLARD AU
@@ -855,6 +868,30 @@ fn followed_by_place(text: &str, end: usize) -> bool {
         .is_some_and(|w| PLACE_AFTER.contains(&w.as_str()))
 }
 
+/// Whether what follows a name after a preposition makes it a town: "à Albert, dans la Somme",
+/// "à Albert (80)".
+fn followed_by_region(text: &str, end: usize) -> bool {
+    let after = text[end..].to_lowercase();
+    [", dans ", " dans le ", " dans la ", ", en ", ", in ", " ("]
+        .iter()
+        .any(|r| after.starts_with(r))
+}
+
+/// Whether a name ends with a cardinal point: "Caroline du Nord", "Dakota du Sud".
+fn names_a_region(name: &str) -> bool {
+    let name = name.to_lowercase();
+    [
+        " du nord",
+        " du sud",
+        " de l'est",
+        " de l'ouest",
+        " de l’est",
+        " de l’ouest",
+    ]
+    .iter()
+    .any(|r| name.ends_with(r))
+}
+
 /// Whether the word before `start` is a preposition of place ("à Milan", "in Milan").
 fn preceded_by_preposition(text: &str, start: usize) -> bool {
     text[..start]
@@ -863,7 +900,7 @@ fn preceded_by_preposition(text: &str, start: usize) -> bool {
         .is_some_and(|w| {
             matches!(
                 w.to_lowercase().as_str(),
-                "à" | "a" | "in" | "at" | "from" | "to" | "de" | "vers" | "près" | "sur"
+                "à" | "a" | "in" | "at" | "from" | "to" | "de" | "vers" | "près" | "sur" | "en"
             )
         })
 }
@@ -937,6 +974,12 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             push(m.end(), end, &mut out);
         }
     }
+    for m in SELF_APPOSITION.captures_iter(text) {
+        let name = m.get(1).expect("group 1");
+        if name.as_str().split_whitespace().all(may_be_name_word) {
+            push(name.start(), name.end(), &mut out);
+        }
+    }
     // A form's or a note's label: "Agent : Aïssata Kanté", "Demandeur : …".
     for m in LABEL.find_iter(text) {
         let Some(end) = name_words(text, m.end(), 3) else {
@@ -985,7 +1028,15 @@ fn names(text: &str) -> Vec<(usize, usize)> {
                 && parts.contains(&fold(second))
                 && !preceded_by_place(text, whole.start())
             {
-                push(whole.start(), whole.end(), &mut out);
+                // "PHAN Thi Lan" for phan.thi.lan@…: the next words that are parts too.
+                let mut end = whole.end();
+                while let Some(next) = NAME_WORD.captures(&text[end..]).and_then(|c| c.get(1)) {
+                    if !parts.contains(&fold(next.as_str())) {
+                        break;
+                    }
+                    end += next.end();
+                }
+                push(whole.start(), end, &mut out);
             }
         }
     }
@@ -1032,14 +1083,24 @@ fn names(text: &str) -> Vec<(usize, usize)> {
             continue;
         }
         let end = name_words(text, word_start, 4).unwrap_or(word_start + word.len());
-        if preceded_by_place(text, word_start)
+        let alone = end == word_start + word.len();
+        let place = preceded_by_place(text, word_start);
+        if place
             || followed_by_place(text, end)
-            || (end == word_start + word.len()
-                && CITY_NAMES.contains(&lower.as_str())
+            || (alone
+                && (CITY_NAMES.contains(&lower.as_str()) || followed_by_region(text, end))
                 && preceded_by_preposition(text, word_start))
+            || names_a_region(&text[word_start..end])
         {
-            // "collège Aimé Césaire": the whole name is the place's, not only its first word.
+            // "collège Aimé Césaire": the whole name is the place's, not only its first word;
+            // "station Pierre et Marie Curie": and the name joined to it.
             skip_until = end;
+            if place && text[end..].starts_with(" et ") {
+                let joined = end + " et ".len();
+                if let Some(after) = name_words(text, joined, 3) {
+                    skip_until = after;
+                }
+            }
             continue;
         }
         // Up to two words back: "NGUYEN Thi Lan", "Siobhan Kelly".
@@ -1117,7 +1178,7 @@ static DISPLAY_NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)(?:[.!?][ \t]+|^(?:[A-Z][a-z]+:[ \t]*)?)(\p{Lu}\p{Ll}[\p{L}'’\-]*(?:[ \t]+\p{Lu}[\p{L}'’\-]+){1,2})\.?[ \t]*$")
+    Regex::new(r"(?m)(?:[.!?][ \t]+|^(?:[A-Z][a-z]+:[ \t]*)?)(\p{Lu}\p{Ll}[\p{L}'’\-]*(?:[ \t]+(?:(?:van|von|de|der|den|du|da|di|del|della|le|la)[ \t]+)?\p{Lu}[\p{L}'’\-]+){1,2})\.?[ \t]*$")
         .expect("signature pattern compiles")
 });
 
@@ -1385,5 +1446,53 @@ mod tests {
         );
         assert!(kinds("Agent: Can I help you with your request?").is_empty());
         assert!(kinds("Contact : Mairie du 20e").is_empty());
+    }
+
+    #[test]
+    fn introductions_closings_appositions_and_places_that_look_like_names() {
+        let names = |text: &str| -> Vec<String> {
+            kinds(text)
+                .into_iter()
+                .filter(|(k, _)| *k == Kind::Name)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        assert_eq!(
+            names("Buenas, me llamo Ximena Quispe, vivo en el 3e."),
+            ["Ximena Quispe"]
+        );
+        assert_eq!(
+            names("Ask for Gwendolyn Farraday at the desk."),
+            ["Gwendolyn Farraday"]
+        );
+        assert_eq!(
+            names("The ticket is still open. Thanks, Bartholomew Okonkwo"),
+            ["Bartholomew Okonkwo"]
+        );
+        assert_eq!(
+            names("Le colis est arrivé abîmé. Joost Van der Meulen"),
+            ["Joost Van der Meulen"]
+        );
+        assert_eq!(
+            names("Je passe pour ma voisine, Radmila Petrović, qui est alitée."),
+            ["Radmila Petrović"]
+        );
+        assert_eq!(
+            names("Hello, I'm Tadhg, the tenant of the 2nd floor."),
+            ["Tadhg"]
+        );
+        assert_eq!(
+            names("Dossier ouvert : bénéficiaire Kadiatou Sangaré, allocataire."),
+            ["Kadiatou Sangaré"]
+        );
+        assert_eq!(
+            names("Usager : NGO Van Minh (ngo.van.minh@example.org)"),
+            ["NGO Van Minh"]
+        );
+        // Places: a town after "à", a region, an island, a station named after two people.
+        assert!(names("Ma mère vit à Florent, dans la Marne, elle peut voter ici ?").is_empty());
+        assert!(names("Il habite en Caroline du Sud depuis un an.").is_empty());
+        assert!(names("Retour de l'île Maurice prévu en mars.").is_empty());
+        assert!(names("Sortie fermée à la station Pierre et Marie Curie ce matin.").is_empty());
     }
 }
