@@ -195,12 +195,12 @@ pub async fn fairness_report(
             (Some(_), None) => metrics.push(unavailable(
                 language_metric(id, title, (0, 0), (0, 0)),
                 "the latest held-out evaluation has no per-language counts: run \
-                 `parvis assistant eval --questions eval/assistant/heldout2-realistic.jsonl`",
+                 `parvis assistant eval --questions eval/assistant/heldout3-realistic.jsonl`",
             )),
             (None, _) => metrics.push(unavailable(
                 language_metric(id, title, (0, 0), (0, 0)),
                 "no held-out evaluation recorded yet: run `parvis assistant eval --questions \
-                 eval/assistant/heldout2-realistic.jsonl`",
+                 eval/assistant/heldout3-realistic.jsonl`",
             )),
         }
     }

@@ -499,8 +499,8 @@ async fn the_register_shows_performance_from_recorded_runs_only() {
     assert!(redaction["performance"][0]["value"].is_null());
     t.store
         .record_run(&store::runs::BenchmarkRun {
-            suite: "redaction-eval:heldout3.jsonl".into(),
-            command: "parvis redact --eval eval/redaction/heldout3.jsonl".into(),
+            suite: "redaction-eval:heldout4.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout4.jsonl".into(),
             machine: "test".into(),
             started_at: "2026-11-26T07:52:00.000000Z".into(),
             finished_at: "2026-11-26T07:52:55.000000Z".into(),

@@ -70,14 +70,14 @@ pub struct Register {
 /// there is one.
 pub fn suite_for(kind: &str) -> Option<&'static str> {
     Some(match kind {
-        "assistant-eval" => "assistant-eval:heldout2-realistic.jsonl",
+        "assistant-eval" => "assistant-eval:heldout3-realistic.jsonl",
         "requests-eval" => "requests-classification",
         "requests-routing" => "requests-routing",
         "requests-duplicates" => "requests-duplicates",
         "nab" => "sensors-nab",
         "forecast" => "sensors-forecast",
         "mobility-bench" => "mobility-bench",
-        "redaction-eval" => "redaction-eval:heldout3.jsonl",
+        "redaction-eval" => "redaction-eval:heldout4.jsonl",
         _ => return None,
     })
 }
@@ -322,9 +322,9 @@ mod tests {
     #[test]
     fn performance_comes_from_recorded_runs_only() {
         let register = Register::shipped().with_performance(|suite| {
-            (suite == "redaction-eval:heldout3.jsonl").then(|| Run {
+            (suite == "redaction-eval:heldout4.jsonl").then(|| Run {
                 suite: suite.into(),
-                command: "parvis redact --eval heldout3.jsonl".into(),
+                command: "parvis redact --eval heldout4.jsonl".into(),
                 machine: "test".into(),
                 finished_at: "2026-11-26T07:52:55Z".into(),
                 results: r#"{"email": {"precision": 1.0, "recall": 0.99}, "lines": 207}"#.into(),
@@ -344,7 +344,7 @@ mod tests {
         );
         assert_eq!(
             performance[0]["measured_by"]["command"],
-            "parvis redact --eval heldout3.jsonl"
+            "parvis redact --eval heldout4.jsonl"
         );
         // Nothing measured: the value is null, never invented.
         let nab = register

@@ -143,8 +143,8 @@ async fn sign_in_roles_cookies_languages_and_errors() {
     assert!(page.body.contains("pas encore mesurée"));
     store
         .record_run(&store::runs::BenchmarkRun {
-            suite: "redaction-eval:heldout3.jsonl".into(),
-            command: "parvis redact --eval eval/redaction/heldout3.jsonl".into(),
+            suite: "redaction-eval:heldout4.jsonl".into(),
+            command: "parvis redact --eval eval/redaction/heldout4.jsonl".into(),
             machine: "test".into(),
             started_at: "2026-11-26T07:52:00.000000Z".into(),
             finished_at: "2026-11-26T07:52:55.000000Z".into(),
@@ -155,7 +155,7 @@ async fn sign_in_roles_cookies_languages_and_errors() {
     let page = send(&app, get("/register?lang=en", None)).await;
     assert!(
         page.body
-            .contains("parvis redact --eval eval/redaction/heldout3.jsonl")
+            .contains("parvis redact --eval eval/redaction/heldout4.jsonl")
     );
     assert!(page.body.contains("Measured performance"));
 
