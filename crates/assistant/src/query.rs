@@ -312,6 +312,42 @@ const EXPANSION_WEIGHT: f32 = 0.6;
 const TRANSLATION_WEIGHT: f32 = 1.0;
 const FILLER_WEIGHT: f32 = 0.25;
 
+/// English endings and their French counterparts, longest first: "nationality" →
+/// "nationalite", "temporary" → "temporaire", "obligatory" → "obligatoire", "inspector" →
+/// "inspecteur", "economy" → "economie".
+const COGNATE_ENDINGS: &[(&str, &str)] = &[
+    ("ities", "ites"),
+    ("ity", "ite"),
+    ("aries", "aires"),
+    ("ary", "aire"),
+    ("ories", "oires"),
+    ("ory", "oire"),
+    ("ized", "ise"),
+    ("ised", "ise"),
+    ("ize", "iser"),
+    ("ise", "iser"),
+    ("ous", "eux"),
+    ("ive", "if"),
+    ("ics", "ique"),
+    ("ic", "ique"),
+    ("ors", "eurs"),
+    ("or", "eur"),
+    ("ies", "ies"),
+    ("y", "ie"),
+];
+
+/// The French word of the corpus an English word regularly maps to, if any.
+fn cognate(word: &str, vocabulary: &Vocabulary) -> Option<String> {
+    if word.chars().count() < 5 {
+        return None;
+    }
+    COGNATE_ENDINGS.iter().find_map(|(english, french)| {
+        let stem = word.strip_suffix(english)?;
+        let candidate = format!("{stem}{french}");
+        (stem.chars().count() >= 3 && vocabulary.contains(&candidate)).then_some(candidate)
+    })
+}
+
 /// Analyses a question.
 pub fn analyse(
     question: &str,
@@ -346,8 +382,14 @@ pub fn analyse(
                     // An untranslated word may be French used in passing ("rupture
                     // conventionnelle"), a name or an English word the lexicon lacks. It is not
                     // spell-corrected: an English word one letter away from a French one
-                    // ("card" → "tard") would change the question's meaning.
-                    weighted.push((word.clone(), 1.0, Some(groups)));
+                    // ("card" → "tard") would change the question's meaning; but a regular
+                    // cognate the corpus uses replaces it ("nationality" → "nationalite").
+                    let word = if vocabulary.contains(word) {
+                        word.clone()
+                    } else {
+                        cognate(word, vocabulary).unwrap_or_else(|| word.clone())
+                    };
+                    weighted.push((word, 1.0, Some(groups)));
                     groups += 1;
                 }
                 i += 1;
@@ -489,5 +531,30 @@ mod tests {
             "{:?}",
             analysed.core
         );
+    }
+
+    #[test]
+    fn regular_english_cognates_map_to_corpus_words() {
+        let text = "la nationalite, un titre temporaire, une visite obligatoire, l'inspecteur";
+        let vocabulary = Vocabulary::build(std::iter::once(text));
+        assert_eq!(
+            cognate("nationality", &vocabulary).as_deref(),
+            Some("nationalite")
+        );
+        assert_eq!(
+            cognate("temporary", &vocabulary).as_deref(),
+            Some("temporaire")
+        );
+        assert_eq!(
+            cognate("obligatory", &vocabulary).as_deref(),
+            Some("obligatoire")
+        );
+        assert_eq!(
+            cognate("inspector", &vocabulary).as_deref(),
+            Some("inspecteur")
+        );
+        // Only words the corpus holds, and never a short word.
+        assert_eq!(cognate("identity", &vocabulary), None);
+        assert_eq!(cognate("city", &vocabulary), None);
     }
 }
