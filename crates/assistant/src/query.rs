@@ -557,4 +557,19 @@ mod tests {
         assert_eq!(cognate("identity", &vocabulary), None);
         assert_eq!(cognate("city", &vocabulary), None);
     }
+
+    #[test]
+    fn the_general_lexicon_never_repeats_a_hand_picked_phrase() {
+        // The general file is read last and would silently override the hand-picked entry.
+        let picked = Lexicon::parse(include_str!("lexicon.txt"));
+        let general = Lexicon::parse(include_str!("lexicon-general.txt"));
+        for (mine, theirs) in [
+            (&picked.english, &general.english),
+            (&picked.french, &general.french),
+        ] {
+            let repeated: Vec<&Vec<String>> =
+                mine.keys().filter(|k| theirs.contains_key(*k)).collect();
+            assert!(repeated.is_empty(), "{repeated:?}");
+        }
+    }
 }
