@@ -137,6 +137,45 @@ impl Lexicon {
         lexicon
     }
 
+    /// The translation of an English word through its base form, when only the base form is in
+    /// the lexicon: plural and possessive "s", "-ed", "-ing", "-ies"/"-ied" (with "y"), a final
+    /// "e" restored or a doubled consonant undone ("fined" → "fine", "swapped" → "swap").
+    pub fn english_inflected(&self, word: &str) -> Option<&[String]> {
+        if word.chars().count() < 4 || self.english.contains_key(&vec![word.to_owned()]) {
+            return None;
+        }
+        let mut bases: Vec<String> = Vec::new();
+        let word = word.strip_suffix("'s").unwrap_or(word);
+        for (ending, replacements) in [
+            ("ies", &["y"][..]),
+            ("ied", &["y"][..]),
+            ("ing", &["", "e"][..]),
+            ("ed", &["", "e"][..]),
+            ("es", &[""][..]),
+            ("s", &[""][..]),
+        ] {
+            if let Some(stem) = word.strip_suffix(ending) {
+                for r in replacements {
+                    bases.push(format!("{stem}{r}"));
+                }
+                // "swapped" → "swap", "running" → "run".
+                let chars: Vec<char> = stem.chars().collect();
+                if ending != "s"
+                    && ending != "es"
+                    && chars.len() >= 3
+                    && chars[chars.len() - 1] == chars[chars.len() - 2]
+                {
+                    bases.push(chars[..chars.len() - 1].iter().collect());
+                }
+            }
+        }
+        bases.push(word.to_owned());
+        bases
+            .into_iter()
+            .filter(|b| b.chars().count() >= 3)
+            .find_map(|b| self.english.get(&vec![b]).map(Vec::as_slice))
+    }
+
     /// Greedy longest match over `words`: (matched span, expansion).
     fn matches<'a>(&'a self, words: &[String], english: bool) -> Vec<(usize, usize, &'a [String])> {
         let table = if english { &self.english } else { &self.french };
@@ -384,6 +423,16 @@ pub fn analyse(
                     // spell-corrected: an English word one letter away from a French one
                     // ("card" → "tard") would change the question's meaning; but a regular
                     // cognate the corpus uses replaces it ("nationality" → "nationalite").
+                    // An inflected form of a word the lexicon knows ("fined", "inherited",
+                    // "mates") takes that word's translation.
+                    if let Some(expansion) = lexicon.english_inflected(word) {
+                        for french in expansion {
+                            weighted.push((french.clone(), TRANSLATION_WEIGHT, Some(groups)));
+                        }
+                        groups += 1;
+                        i += 1;
+                        continue;
+                    }
                     let word = if vocabulary.contains(word) {
                         word.clone()
                     } else {
@@ -571,5 +620,21 @@ mod tests {
                 mine.keys().filter(|k| theirs.contains_key(*k)).collect();
             assert!(repeated.is_empty(), "{repeated:?}");
         }
+    }
+
+    #[test]
+    fn inflected_english_words_take_their_base_form_translation() {
+        let lexicon = Lexicon::parse(
+            "[en]\nfine => amende\nswap => echange\ninherit => heritage\nmate => ami\ncity => ville\n",
+        );
+        let french = |w: &str| lexicon.english_inflected(w).map(|e| e.join(" "));
+        assert_eq!(french("fined").as_deref(), Some("amende"));
+        assert_eq!(french("swapped").as_deref(), Some("echange"));
+        assert_eq!(french("inherited").as_deref(), Some("heritage"));
+        assert_eq!(french("mates").as_deref(), Some("ami"));
+        assert_eq!(french("cities").as_deref(), Some("ville"));
+        // A word the lexicon holds itself, or unrelated, is left to the other steps.
+        assert_eq!(french("fine"), None);
+        assert_eq!(french("swimming"), None);
     }
 }
