@@ -1186,6 +1186,15 @@ static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
 mod tests {
     use super::*;
 
+    /// The names found in `text`.
+    fn names(text: &str) -> Vec<String> {
+        kinds(text)
+            .into_iter()
+            .filter(|(k, _)| *k == Kind::Name)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
     fn kinds(text: &str) -> Vec<(Kind, String)> {
         find(text)
             .into_iter()
@@ -1235,13 +1244,6 @@ mod tests {
 
     #[test]
     fn names_from_cues_and_e_mails_and_places_named_after_people() {
-        let names = |text: &str| -> Vec<String> {
-            kinds(text)
-                .into_iter()
-                .filter(|(k, _)| *k == Kind::Name)
-                .map(|(_, v)| v)
-                .collect()
-        };
         assert_eq!(names("salut c karim, le lampadaire est HS"), ["karim"]);
         assert_eq!(
             names("Hello, this is Anjali Raman from flat 3"),
@@ -1271,13 +1273,6 @@ mod tests {
 
     #[test]
     fn names_in_capitals_signatures_headers_and_forms() {
-        let names = |text: &str| -> Vec<String> {
-            kinds(text)
-                .into_iter()
-                .filter(|(k, _)| *k == Kind::Name)
-                .map(|(_, v)| v)
-                .collect()
-        };
         assert_eq!(
             names("Demandeur : NGUYEN Thi Lan, né en 1979"),
             ["NGUYEN Thi Lan"]
@@ -1450,13 +1445,6 @@ mod tests {
 
     #[test]
     fn introductions_closings_appositions_and_places_that_look_like_names() {
-        let names = |text: &str| -> Vec<String> {
-            kinds(text)
-                .into_iter()
-                .filter(|(k, _)| *k == Kind::Name)
-                .map(|(_, v)| v)
-                .collect()
-        };
         assert_eq!(
             names("Buenas, me llamo Ximena Quispe, vivo en el 3e."),
             ["Ximena Quispe"]
