@@ -415,6 +415,9 @@ static IN_FRANCE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
+/// A refusal rule: whether it applies to a folded question.
+type Rule = fn(&str) -> bool;
+
 /// Whether a (folded) question asks about another country's administration: the French sheets
 /// do not cover it, the question goes to that country's services.
 fn foreign_procedure(folded: &str) -> bool {
@@ -422,8 +425,8 @@ fn foreign_procedure(folded: &str) -> bool {
         || (FOREIGN_DOCUMENT.is_match(folded) && !IN_FRANCE.is_match(folded))
 }
 
-/// Questions that are not about a procedure whatever their words: translations of a pasted
-/// text and predictions of one's own chances.
+/// Questions that are not about a procedure whatever their words: shopping advice, translations
+/// of a pasted text and predictions of one's own chances.
 static NOT_A_PROCEDURE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\b(traduis|traduisez|translate (this|my|the following|it)|can you translate|peux[- ]tu traduire|tu peux traduire|pourrais[- ]tu traduire)\b",
@@ -1040,22 +1043,16 @@ impl Engine {
         let folded = fold(question.text);
         let analysed = self.analyse(question.text, question.previous);
         let lang = question.lang.unwrap_or(analysed.lang);
-        let rules: [(&Regex, Abstention); 4] = [
-            (&MANIPULATION, Abstention::Manipulation),
-            (&OFF_LIMITS, Abstention::OffLimits),
-            (&PERSONAL_ADVICE, Abstention::PersonalAdvice),
-            (&NOT_A_PROCEDURE, Abstention::OutOfScope),
+        // Refusals by rule, before anything is retrieved.
+        let rules: [(Rule, Abstention); 5] = [
+            (|q| MANIPULATION.is_match(q), Abstention::Manipulation),
+            (|q| OFF_LIMITS.is_match(q), Abstention::OffLimits),
+            (|q| PERSONAL_ADVICE.is_match(q), Abstention::PersonalAdvice),
+            (|q| NOT_A_PROCEDURE.is_match(q), Abstention::OutOfScope),
+            (foreign_procedure, Abstention::OutOfScope),
         ];
-        if let Some((_, reason)) = rules.iter().find(|(rule, _)| rule.is_match(&folded)) {
+        if let Some((_, reason)) = rules.iter().find(|(applies, _)| applies(&folded)) {
             return self.abstain(*reason, lang, Signals::default(), question.first_turn);
-        }
-        if foreign_procedure(&folded) {
-            return self.abstain(
-                Abstention::OutOfScope,
-                lang,
-                Signals::default(),
-                question.first_turn,
-            );
         }
         // A follow-up ("et pour un mineur ?") is in scope if the conversation is.
         let in_scope = match question.previous {

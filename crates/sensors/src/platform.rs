@@ -156,7 +156,7 @@ pub struct Sensors {
     series_ids: Mutex<HashMap<(String, String), i64>>,
     detectors: Mutex<HashMap<i64, SeriesState>>,
     alerts: broadcast::Sender<Alert>,
-    /// Rows in `sensor_recent` (approximately, between compactions).
+    /// Rows in `sensor_recent` (approximately, between compactions; SQLite only).
     recent_rows: AtomicUsize,
     /// Held shared by writers, exclusively by a compaction, so that no batch checks the
     /// archive for a repeat while rows move into it.
@@ -398,13 +398,6 @@ impl Sensors {
         drop(guard);
         self.series_ids.lock().unwrap().extend(new_series);
         outcome.observations = inserted.iter().filter(|i| **i).count();
-        let recent = self
-            .recent_rows
-            .fetch_add(outcome.observations, Ordering::Relaxed)
-            + outcome.observations;
-        if sqlite && recent >= self.config.compact_after_rows {
-            self.compact().await?;
-        }
 
         // Score what was stored, in time order per series.
         let mut fresh: Vec<(i64, i64, f64)> = observations
@@ -435,6 +428,18 @@ impl Sensors {
             outcome.alerts = self.store_alerts(&names, raised).await?;
             for alert in &outcome.alerts {
                 let _ = self.alerts.send(alert.clone());
+            }
+        }
+        // The batch is stored and scored: a failed compaction only delays the next one.
+        if sqlite {
+            let recent = self
+                .recent_rows
+                .fetch_add(outcome.observations, Ordering::Relaxed)
+                + outcome.observations;
+            if recent >= self.config.compact_after_rows
+                && let Err(error) = self.compact().await
+            {
+                tracing::warn!(%error, "compaction of recent observations failed");
             }
         }
         Ok(outcome)
