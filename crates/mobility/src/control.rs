@@ -1,6 +1,6 @@
 //! Signal controllers (observe → choose the next green phase) and the loop that drives a
 //! simulation through TraCI while keeping every controller safe: yellow clearance between
-//! phases, a minimum green, and a maximum red so that no approach starves.
+//! phases, a minimum green, and a maximum red so that no lane with a queue starves.
 
 use std::collections::HashMap;
 
@@ -170,13 +170,13 @@ impl Controller for Greedy {
 }
 
 /// Seconds between two decisions of [`Wave`].
-const WAVE_INTERVAL: f64 = 2.0;
+const WAVE_INTERVAL: f64 = 5.0;
 /// Weight of a queued (halting) vehicle against a moving one within detection range.
 const WAVE_QUEUE_WEIGHT: f64 = 2.0;
 /// Weight of a minute of accumulated waiting on a lane, in vehicles.
 const WAVE_WAITING_WEIGHT: f64 = 1.0;
 
-/// Parvis's adaptive controller: every 2 s (instead of RESCO's 10 s), the phase whose
+/// Parvis's adaptive controller: every 5 s (instead of RESCO's 10 s), the phase whose
 /// approaches hold the most urgent demand within detection range goes green — queued
 /// vehicles count twice a moving one, and each minute of waiting accumulated on a lane counts
 /// one vehicle more, so that a long-waiting minor approach is not left to the maximum-red
@@ -210,7 +210,8 @@ pub struct Timing {
     pub decision: f64,
     pub yellow: f64,
     pub min_green: f64,
-    /// A phase with waiting vehicles red for this long is served next, whatever the controller says.
+    /// An incoming lane with waiting vehicles that no green has served for this long is served
+    /// next, whatever the controller says.
     pub max_red: f64,
 }
 
@@ -279,6 +280,8 @@ pub struct Driver {
     controllers: Vec<Box<dyn Controller>>,
     signals: Vec<Signal>,
     last_green: Vec<Vec<f64>>,
+    /// Per intersection and incoming lane, when a green last served it.
+    last_served: Vec<Vec<f64>>,
     next_decision: Vec<f64>,
     timing: Timing,
     pub stats: RunStats,
@@ -393,7 +396,12 @@ impl Driver {
             .iter()
             .map(|x| vec![0.0; x.greens.len()])
             .collect();
+        let last_served = intersections
+            .iter()
+            .map(|x| vec![0.0; x.incoming])
+            .collect();
         Some(Driver {
+            last_served,
             intersections,
             controllers,
             signals: vec![
@@ -474,6 +482,7 @@ impl Driver {
                 since: now,
             };
             self.last_green[i].iter_mut().for_each(|t| *t = now);
+            self.last_served[i].iter_mut().for_each(|t| *t = now);
             self.next_decision[i] = now + self.timing.decision;
         }
         while now < end {
@@ -614,15 +623,32 @@ impl Driver {
         if view.green_for < self.timing.min_green {
             choice = phase;
         }
-        // Maximum red: the longest-starved phase with a queue goes next.
-        let starved = (0..x.greens.len())
-            .filter(|&p| p != phase && red_for[p] >= self.timing.max_red && view.queue(p) > 0.0)
-            .max_by(|a, b| red_for[*a].total_cmp(&red_for[*b]));
+        // Maximum red, per lane: a phase's own red time says nothing of its lanes when another
+        // phase serves them too (a permissive left turn in the through phase), so starvation is
+        // measured on the incoming lanes. The longest-starved queued lane is served next, by
+        // the phase serving it with the most demand, unless the controller's choice serves it.
+        for lane in x.served_lanes(phase) {
+            self.last_served[i][lane] = now;
+        }
+        let served = &self.last_served[i];
+        let starved = (0..x.incoming)
+            .filter(|&lane| {
+                now - served[lane] >= self.timing.max_red
+                    && lanes[lane].halting > 0.0
+                    && (0..x.greens.len()).any(|p| x.served_lanes(p).any(|l| l == lane))
+            })
+            .min_by(|a, b| served[*a].total_cmp(&served[*b]));
         if let Some(starved) = starved
             && view.green_for >= self.timing.min_green
-            && choice != starved
+            && !x.served_lanes(choice).any(|lane| lane == starved)
         {
-            choice = starved;
+            choice = argmax(x.greens.len(), |p| {
+                if x.served_lanes(p).any(|lane| lane == starved) {
+                    view.demand(p)
+                } else {
+                    f64::NEG_INFINITY
+                }
+            });
             reason = "max-red";
             self.stats.max_red_overrides += 1;
         }
@@ -662,4 +688,91 @@ pub enum DriveError {
     Traci(#[from] traci::TraciError),
     #[error("{0}")]
     Signal(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traci::{Link, Phase, Program};
+
+    /// Two approaches: north (lane `n`, through to `s` and left to `w`) and east (lane `e` to
+    /// `w`). Phase 0 gives north its through movement and a permissive left; phase 1 is
+    /// north's protected left; phase 2 serves east.
+    fn crossing() -> Intersection {
+        let link = |from: &str, to: &str| {
+            vec![Link {
+                from: from.into(),
+                to: to.into(),
+                via: String::new(),
+            }]
+        };
+        let links = vec![link("n", "s"), link("n", "w"), link("e", "w")];
+        let phase = |state: &str| Phase {
+            duration: 30.0,
+            state: state.into(),
+            min_duration: 30.0,
+            max_duration: 30.0,
+        };
+        let program = Program {
+            id: "0".into(),
+            phases: vec![phase("Ggr"), phase("rGr"), phase("rrG")],
+        };
+        Intersection::new("x", &links, &program).unwrap()
+    }
+
+    /// A controller that always keeps phase 0.
+    struct Stubborn;
+    impl Controller for Stubborn {
+        fn decide(&mut self, _: &View<'_>) -> usize {
+            0
+        }
+    }
+
+    fn driver(queues: &[(&str, f64)]) -> Driver {
+        let timing = Timing {
+            decision: 10.0,
+            yellow: 3.0,
+            min_green: 5.0,
+            max_red: 120.0,
+        };
+        let mut driver = Driver::new(vec![crossing()], Kind::Greedy, timing).unwrap();
+        driver.controllers = vec![Box::new(Stubborn)];
+        for (lane, halting) in queues {
+            driver.readings.insert(
+                (*lane).to_owned(),
+                LaneReading {
+                    vehicles: *halting,
+                    halting: *halting,
+                    waiting: 0.0,
+                },
+            );
+        }
+        driver
+    }
+
+    #[test]
+    fn a_lane_served_permissively_is_not_starved_by_its_protected_phase() {
+        // North's left-turn lane waits, but phase 0 serves it: the protected left (phase 1)
+        // has been "red" for 200 s and must not be forced.
+        let mut d = driver(&[("n", 4.0)]);
+        for now in (10..=200).step_by(10) {
+            assert_eq!(d.decide(0, now as f64), None, "at {now} s");
+        }
+        assert_eq!(d.stats.max_red_overrides, 0);
+    }
+
+    #[test]
+    fn a_queued_lane_no_green_serves_is_served_after_the_maximum_red() {
+        let mut d = driver(&[("n", 4.0), ("e", 2.0)]);
+        let mut change = None;
+        for now in (10..=200).step_by(10) {
+            if let Some(c) = d.decide(0, now as f64) {
+                change = Some((now, c));
+                break;
+            }
+        }
+        let (now, change) = change.expect("the east approach is served");
+        assert_eq!(now, 120);
+        assert_eq!((change.to_phase, change.reason), (2, "max-red"));
+    }
 }

@@ -232,7 +232,7 @@ pub struct ControlArgs {
     /// Yellow clearance, seconds.
     #[arg(long, default_value_t = 3.0)]
     pub yellow: f64,
-    /// Seconds between decisions (RESCO's 10; the wave controller decides every 2).
+    /// Seconds between decisions (RESCO's 10; the wave controller decides every 5).
     #[arg(long, default_value_t = 10.0)]
     pub decision: f64,
 }
