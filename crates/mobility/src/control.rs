@@ -36,14 +36,6 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
-    /// Vehicles queued on the incoming lanes `phase` serves.
-    pub fn queue(&self, phase: usize) -> f64 {
-        self.intersection
-            .served_lanes(phase)
-            .map(|lane| self.lanes[lane].halting)
-            .sum()
-    }
-
     /// Vehicles on the incoming lanes `phase` serves, within detection range of the stop line.
     pub fn demand(&self, phase: usize) -> f64 {
         self.intersection
