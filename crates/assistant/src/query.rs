@@ -586,22 +586,14 @@ mod tests {
     fn regular_english_cognates_map_to_corpus_words() {
         let text = "la nationalite, un titre temporaire, une visite obligatoire, l'inspecteur";
         let vocabulary = Vocabulary::build(std::iter::once(text));
-        assert_eq!(
-            cognate("nationality", &vocabulary).as_deref(),
-            Some("nationalite")
-        );
-        assert_eq!(
-            cognate("temporary", &vocabulary).as_deref(),
-            Some("temporaire")
-        );
-        assert_eq!(
-            cognate("obligatory", &vocabulary).as_deref(),
-            Some("obligatoire")
-        );
-        assert_eq!(
-            cognate("inspector", &vocabulary).as_deref(),
-            Some("inspecteur")
-        );
+        for (english, french) in [
+            ("nationality", "nationalite"),
+            ("temporary", "temporaire"),
+            ("obligatory", "obligatoire"),
+            ("inspector", "inspecteur"),
+        ] {
+            assert_eq!(cognate(english, &vocabulary).as_deref(), Some(french));
+        }
         // Only words the corpus holds, and never a short word.
         assert_eq!(cognate("identity", &vocabulary), None);
         assert_eq!(cognate("city", &vocabulary), None);

@@ -685,26 +685,14 @@ pub enum DriveError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traci::{Link, Phase, Program};
+    use crate::signal::tests::{link, phase};
+    use crate::traci::Program;
 
     /// Two approaches: north (lane `n`, through to `s` and left to `w`) and east (lane `e` to
     /// `w`). Phase 0 gives north its through movement and a permissive left; phase 1 is
     /// north's protected left; phase 2 serves east.
     fn crossing() -> Intersection {
-        let link = |from: &str, to: &str| {
-            vec![Link {
-                from: from.into(),
-                to: to.into(),
-                via: String::new(),
-            }]
-        };
         let links = vec![link("n", "s"), link("n", "w"), link("e", "w")];
-        let phase = |state: &str| Phase {
-            duration: 30.0,
-            state: state.into(),
-            min_duration: 30.0,
-            max_duration: 30.0,
-        };
         let program = Program {
             id: "0".into(),
             phases: vec![phase("Ggr"), phase("rGr"), phase("rrG")],

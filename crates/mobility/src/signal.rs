@@ -156,11 +156,11 @@ pub fn yellow_between(from: &str, to: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::traci::Phase;
 
-    fn link(from: &str, to: &str) -> Vec<Link> {
+    pub(crate) fn link(from: &str, to: &str) -> Vec<Link> {
         vec![Link {
             from: from.into(),
             to: to.into(),
@@ -168,7 +168,7 @@ mod tests {
         }]
     }
 
-    fn phase(state: &str) -> Phase {
+    pub(crate) fn phase(state: &str) -> Phase {
         Phase {
             duration: 30.0,
             state: state.into(),
